@@ -1,0 +1,256 @@
+"""SQLAlchemy implementations of the repository ports. Repositories never commit."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from entrygate.adapters.db import tables as t
+from entrygate.adapters.db.mapping import store_from_json, store_to_json
+from entrygate.domain.cards import CardCredential
+from entrygate.domain.channels import GateDirection, TripStatus
+from entrygate.domain.records import (ApiKeyRecord, DecisionRecord, ExitRecord, Gate, PaymentInstrument, Retailer,
+                                      RetailerUser, Trip)
+from entrygate.domain.store import StoreConfig
+from entrygate.services.ports import AlreadyExists, DuplicateEvent
+
+
+class _Repo:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def _insert(self, stmt, duplicate: type[Exception] = AlreadyExists) -> None:  # noqa: ANN001
+        """Insert inside a savepoint so a duplicate leaves the surrounding transaction usable."""
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(stmt)
+        except IntegrityError as exc:
+            raise duplicate(str(exc.orig)[:200]) from None
+
+
+class SqlKeys(_Repo):
+    def add_operator(self, record: ApiKeyRecord, *, at: datetime) -> None:
+        self._insert(insert(t.operator_tokens).values(key_id=record.key_id, secret_hash=record.secret_hash,
+                                                      created_at=at))
+
+    def get_operator(self, key_id: str) -> ApiKeyRecord | None:
+        row = self.conn.execute(select(t.operator_tokens).where(t.operator_tokens.c.key_id == key_id)).first()
+        return ApiKeyRecord(row.key_id, row.secret_hash, "operator") if row else None
+
+    def get_retailer_key(self, key_id: str) -> ApiKeyRecord | None:
+        row = self.conn.execute(select(t.retailers.c.key_id, t.retailers.c.secret_hash, t.retailers.c.retailer_id)
+                                .where(t.retailers.c.key_id == key_id)).first()
+        return ApiKeyRecord(row.key_id, row.secret_hash, row.retailer_id) if row else None
+
+    def get_gate_key(self, key_id: str) -> ApiKeyRecord | None:
+        row = self.conn.execute(select(t.gates.c.key_id, t.gates.c.secret_hash, t.gates.c.gate_pk)
+                                .where(t.gates.c.key_id == key_id)).first()
+        return ApiKeyRecord(row.key_id, row.secret_hash, row.gate_pk) if row else None
+
+
+class SqlRetailers(_Repo):
+    def add(self, retailer: Retailer, key: ApiKeyRecord) -> None:
+        self._insert(insert(t.retailers).values(retailer_id=retailer.retailer_id, name=retailer.name,
+                                                key_id=key.key_id, secret_hash=key.secret_hash,
+                                                created_at=retailer.created_at))
+
+    def get(self, retailer_id: str) -> Retailer | None:
+        row = self.conn.execute(select(t.retailers).where(t.retailers.c.retailer_id == retailer_id)).first()
+        return Retailer(row.retailer_id, row.name, row.created_at) if row else None
+
+    def list(self) -> list[Retailer]:
+        rows = self.conn.execute(select(t.retailers).order_by(t.retailers.c.created_at))
+        return [Retailer(r.retailer_id, r.name, r.created_at) for r in rows]
+
+    def add_user(self, user: RetailerUser, *, at: datetime) -> None:
+        self._insert(insert(t.retailer_users).values(user_id=user.user_id, retailer_id=user.retailer_id,
+                                                     email=user.email, password_hash=user.password_hash,
+                                                     created_at=at))
+
+    def get_user_by_email(self, email: str) -> RetailerUser | None:
+        row = self.conn.execute(select(t.retailer_users).where(t.retailer_users.c.email == email)).first()
+        return RetailerUser(row.user_id, row.retailer_id, row.email, row.password_hash) if row else None
+
+
+class SqlStores(_Repo):
+    def add(self, config: StoreConfig, *, at: datetime) -> None:
+        self._insert(insert(t.stores).values(store_id=config.store_id, retailer_id=config.retailer_id,
+                                             name=config.name, config=store_to_json(config),
+                                             created_at=at, updated_at=at))
+
+    def get(self, store_id: str) -> StoreConfig | None:
+        row = self.conn.execute(select(t.stores).where(t.stores.c.store_id == store_id)).first()
+        return store_from_json(row.store_id, row.retailer_id, row.name, row.config) if row else None
+
+    def update(self, config: StoreConfig, *, at: datetime) -> None:
+        self.conn.execute(update(t.stores).where(t.stores.c.store_id == config.store_id)
+                          .values(name=config.name, config=store_to_json(config), updated_at=at))
+
+    def list(self, *, retailer_id: str | None = None) -> list[StoreConfig]:
+        stmt = select(t.stores).order_by(t.stores.c.store_id)
+        if retailer_id is not None:
+            stmt = stmt.where(t.stores.c.retailer_id == retailer_id)
+        return [store_from_json(r.store_id, r.retailer_id, r.name, r.config) for r in self.conn.execute(stmt)]
+
+
+def _gate(row) -> Gate:  # noqa: ANN001
+    return Gate(row.gate_pk, row.gate_id, row.store_id, GateDirection(row.direction), row.enabled, row.created_at)
+
+
+class SqlGates(_Repo):
+    def add(self, gate: Gate, key: ApiKeyRecord) -> None:
+        self._insert(insert(t.gates).values(gate_pk=gate.gate_pk, gate_id=gate.gate_id, store_id=gate.store_id,
+                                            direction=gate.direction.value, enabled=gate.enabled,
+                                            key_id=key.key_id, secret_hash=key.secret_hash,
+                                            created_at=gate.created_at))
+
+    def get(self, gate_pk: str) -> Gate | None:
+        row = self.conn.execute(select(t.gates).where(t.gates.c.gate_pk == gate_pk)).first()
+        return _gate(row) if row else None
+
+    def find(self, store_id: str, gate_id: str) -> Gate | None:
+        row = self.conn.execute(select(t.gates).where(and_(t.gates.c.store_id == store_id,
+                                                           t.gates.c.gate_id == gate_id))).first()
+        return _gate(row) if row else None
+
+    def exists(self, gate_id: str) -> bool:
+        return self.conn.execute(select(t.gates.c.gate_pk).where(t.gates.c.gate_id == gate_id).limit(1)).first() is not None
+
+    def list(self, store_id: str) -> list[Gate]:
+        rows = self.conn.execute(select(t.gates).where(t.gates.c.store_id == store_id).order_by(t.gates.c.gate_id))
+        return [_gate(r) for r in rows]
+
+    def set_enabled(self, gate_pk: str, enabled: bool) -> None:
+        self.conn.execute(update(t.gates).where(t.gates.c.gate_pk == gate_pk).values(enabled=enabled))
+
+
+def _instrument(row) -> PaymentInstrument:  # noqa: ANN001
+    return PaymentInstrument(row.instrument_id, row.brand, row.last4, row.exp_month, row.exp_year, row.funding,
+                             row.issuer_country, row.blocked, row.blocked_reason, row.first_seen_at, row.last_seen_at)
+
+
+class SqlInstruments(_Repo):
+    def get(self, instrument_id: str) -> PaymentInstrument | None:
+        row = self.conn.execute(select(t.payment_instruments)
+                                .where(t.payment_instruments.c.instrument_id == instrument_id)).first()
+        return _instrument(row) if row else None
+
+    def record_seen(self, instrument_id: str, card: CardCredential, *, at: datetime) -> None:
+        values = dict(brand=card.brand, last4=card.last4, exp_month=card.exp_month, exp_year=card.exp_year,
+                      funding=card.funding, issuer_country=card.issuer_country, last_seen_at=at)
+        done = self.conn.execute(update(t.payment_instruments)
+                                 .where(t.payment_instruments.c.instrument_id == instrument_id).values(**values))
+        if done.rowcount == 0:
+            try:
+                self._insert(insert(t.payment_instruments).values(instrument_id=instrument_id, blocked=False,
+                                                                  first_seen_at=at, **values))
+            except AlreadyExists:  # another process saw the same card first
+                self.conn.execute(update(t.payment_instruments)
+                                  .where(t.payment_instruments.c.instrument_id == instrument_id).values(**values))
+
+    def block(self, instrument_id: str, *, reason: str) -> None:
+        self.conn.execute(update(t.payment_instruments).where(t.payment_instruments.c.instrument_id == instrument_id)
+                          .values(blocked=True, blocked_reason=reason))
+
+
+def _trip(row) -> Trip:  # noqa: ANN001
+    return Trip(trip_id=row.trip_id, store_id=row.store_id, entry_gate_id=row.entry_gate_id, channel=row.channel,
+                visitor_id=row.visitor_id, instrument_id=row.instrument_id, party_size=row.party_size,
+                status=TripStatus(row.status), entered_at=row.entered_at, currency=row.currency,
+                authorized_amount=row.authorized_amount, preauth_id=row.preauth_id, exited_at=row.exited_at,
+                exit_gate_id=row.exit_gate_id, total_amount=row.total_amount, settled_amount=row.settled_amount,
+                payment_status_time=row.payment_status_time)
+
+
+class SqlTrips(_Repo):
+    def add(self, trip: Trip) -> None:
+        self._insert(insert(t.shopping_trips).values(
+            trip_id=trip.trip_id, store_id=trip.store_id, entry_gate_id=trip.entry_gate_id, channel=trip.channel,
+            visitor_id=trip.visitor_id, instrument_id=trip.instrument_id, party_size=trip.party_size,
+            status=trip.status.value, entered_at=trip.entered_at, currency=trip.currency,
+            authorized_amount=trip.authorized_amount, preauth_id=trip.preauth_id))
+
+    def get(self, trip_id: str) -> Trip | None:
+        row = self.conn.execute(select(t.shopping_trips).where(t.shopping_trips.c.trip_id == trip_id)).first()
+        return _trip(row) if row else None
+
+    def find_open(self, *, visitor_id: str, store_id: str) -> Trip | None:
+        c = t.shopping_trips.c
+        row = self.conn.execute(select(t.shopping_trips).where(and_(c.visitor_id == visitor_id, c.store_id == store_id,
+                                                                    c.status == TripStatus.OPEN.value))
+                                .order_by(c.entered_at.desc()).limit(1)).first()
+        return _trip(row) if row else None
+
+    def close(self, trip_id: str, *, at: datetime, gate_id: str) -> bool:
+        c = t.shopping_trips.c
+        done = self.conn.execute(update(t.shopping_trips).where(and_(c.trip_id == trip_id,
+                                                                     c.status == TripStatus.OPEN.value))
+                                 .values(status=TripStatus.CLOSED.value, exited_at=at, exit_gate_id=gate_id))
+        return done.rowcount == 1
+
+    def list(self, store_id: str, *, status: str | None = None, limit: int = 100) -> list[Trip]:
+        c = t.shopping_trips.c
+        stmt = select(t.shopping_trips).where(c.store_id == store_id).order_by(c.entered_at.desc()).limit(limit)
+        if status:
+            stmt = stmt.where(c.status == status)
+        return [_trip(r) for r in self.conn.execute(stmt)]
+
+    def report_payment(self, trip_id: str, *, total: Decimal, settled: Decimal, status_time: datetime,
+                       at: datetime) -> None:
+        self.conn.execute(update(t.shopping_trips).where(t.shopping_trips.c.trip_id == trip_id)
+                          .values(total_amount=total, settled_amount=settled, payment_status_time=status_time,
+                                  payment_reported_at=at))
+
+    def outstanding_balance(self, instrument_id: str) -> dict[str, Decimal]:
+        c = t.shopping_trips.c
+        rows = self.conn.execute(
+            select(c.currency, func.sum(c.total_amount - c.settled_amount))
+            .where(and_(c.instrument_id == instrument_id, c.total_amount.is_not(None),
+                        c.total_amount > c.settled_amount))
+            .group_by(c.currency))
+        return {cur: Decimal(str(amount)) for cur, amount in rows if amount}
+
+
+def _decision(row) -> DecisionRecord:  # noqa: ANN001
+    return DecisionRecord(
+        gate_pk=row.gate_pk, gate_id=row.gate_id, store_id=row.store_id, event_id=row.event_id,
+        request_hash=row.request_hash, channel=row.channel, outcome=row.outcome, reasons=list(row.reasons),
+        decided_by=row.decided_by, visitor_id=row.visitor_id, visitor_type=row.visitor_type,
+        instrument_id=row.instrument_id, trip_id=row.trip_id, party_size=row.party_size,
+        risk_score=row.risk_score, risk_level=row.risk_level, authorized_amount=row.authorized_amount,
+        currency=row.currency, latency_ms=float(row.latency_ms), response=row.response,
+        event_time=row.event_time, decided_at=row.decided_at)
+
+
+class SqlDecisions(_Repo):
+    def get_by_event(self, gate_pk: str, event_id: str) -> DecisionRecord | None:
+        c = t.decisions.c
+        row = self.conn.execute(select(t.decisions).where(and_(c.gate_pk == gate_pk, c.event_id == event_id))).first()
+        return _decision(row) if row else None
+
+    def add(self, record: DecisionRecord) -> None:
+        values = {name: getattr(record, name) for name in record.__dataclass_fields__}
+        self._insert(insert(t.decisions).values(**values), DuplicateEvent)
+
+    def list(self, store_id: str, *, since: datetime | None = None, limit: int = 100) -> list[DecisionRecord]:
+        c = t.decisions.c
+        stmt = select(t.decisions).where(c.store_id == store_id)
+        if since is not None:
+            stmt = stmt.where(c.decided_at > since).order_by(c.decided_at.asc(), c.decision_id.asc())
+        else:
+            stmt = stmt.order_by(c.decided_at.desc(), c.decision_id.desc())
+        return [_decision(r) for r in self.conn.execute(stmt.limit(limit))]
+
+
+class SqlExits(_Repo):
+    def get_by_event(self, gate_pk: str, event_id: str) -> ExitRecord | None:
+        c = t.exits.c
+        row = self.conn.execute(select(t.exits).where(and_(c.gate_pk == gate_pk, c.event_id == event_id))).first()
+        return ExitRecord(row.gate_pk, row.event_id, row.request_hash, row.trip_id, row.response,
+                          row.decided_at) if row else None
+
+    def add(self, record: ExitRecord) -> None:
+        values = {name: getattr(record, name) for name in record.__dataclass_fields__}
+        self._insert(insert(t.exits).values(**values), DuplicateEvent)

@@ -1,0 +1,199 @@
+"""The storage schema (SQLAlchemy Core). Migrations in ``migrations/versions`` create it."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, ForeignKey, Index, Integer, LargeBinary, MetaData,
+                        Numeric, String, Table, Text, UniqueConstraint)
+from sqlalchemy.types import DateTime, TypeDecorator
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+
+class UTCDateTime(TypeDecorator):
+    """Timestamps are stored in UTC and always come back timezone-aware (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):  # noqa: ANN001
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect):  # noqa: ANN001
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+Amount = Numeric(18, 4, asdecimal=True)
+
+operator_tokens = Table(
+    "operator_tokens", metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+retailers = Table(
+    "retailers", metadata,
+    Column("retailer_id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("key_id", String(32), nullable=False, unique=True),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+retailer_users = Table(
+    "retailer_users", metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("retailer_id", String(64), ForeignKey("retailers.retailer_id"), nullable=False),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+stores = Table(
+    "stores", metadata,
+    Column("store_id", String(255), primary_key=True),
+    Column("retailer_id", String(64), ForeignKey("retailers.retailer_id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("config", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+gates = Table(
+    "gates", metadata,
+    Column("gate_pk", String(64), primary_key=True),
+    Column("gate_id", String(255), nullable=False),
+    Column("store_id", String(255), ForeignKey("stores.store_id"), nullable=False),
+    Column("direction", String(8), nullable=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("key_id", String(32), nullable=False, unique=True),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("store_id", "gate_id", name="uq_gates_store_gate"),
+    Index("ix_gates_gate_id", "gate_id"),
+)
+
+payment_instruments = Table(
+    "payment_instruments", metadata,
+    Column("instrument_id", String(64), primary_key=True),
+    Column("brand", String(20), nullable=False),
+    Column("last4", String(4), nullable=False),
+    Column("exp_month", Integer, nullable=False),
+    Column("exp_year", Integer, nullable=False),
+    Column("funding", String(16)),
+    Column("issuer_country", String(2)),
+    Column("blocked", Boolean, nullable=False, default=False),
+    Column("blocked_reason", String(40)),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+)
+
+shopping_trips = Table(
+    "shopping_trips", metadata,
+    Column("trip_id", String(64), primary_key=True),
+    Column("store_id", String(255), ForeignKey("stores.store_id"), nullable=False),
+    Column("entry_gate_id", String(255), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("visitor_id", String(255), nullable=False),
+    Column("instrument_id", String(64), ForeignKey("payment_instruments.instrument_id")),
+    Column("party_size", Integer, nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("entered_at", UTCDateTime, nullable=False),
+    Column("exited_at", UTCDateTime),
+    Column("exit_gate_id", String(255)),
+    Column("authorized_amount", Amount),
+    Column("currency", String(3), nullable=False),
+    Column("preauth_id", String(64)),
+    Column("total_amount", Amount),
+    Column("settled_amount", Amount),
+    Column("payment_status_time", UTCDateTime),
+    Column("payment_reported_at", UTCDateTime),
+    Index("ix_trips_store_status", "store_id", "status", "entered_at"),
+    Index("ix_trips_visitor_store_status", "visitor_id", "store_id", "status"),
+    Index("ix_trips_instrument", "instrument_id"),
+)
+
+decisions = Table(
+    "decisions", metadata,
+    Column("decision_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("gate_pk", String(64), ForeignKey("gates.gate_pk"), nullable=False),
+    Column("gate_id", String(255), nullable=False),
+    Column("store_id", String(255), nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("outcome", String(8), nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("decided_by", String(10), nullable=False),
+    Column("visitor_id", String(255)),
+    Column("visitor_type", String(10)),
+    Column("instrument_id", String(64)),
+    Column("trip_id", String(64)),
+    Column("party_size", Integer, nullable=False),
+    Column("risk_score", Integer),
+    Column("risk_level", String(8)),
+    Column("authorized_amount", Amount),
+    Column("currency", String(3)),
+    Column("latency_ms", Numeric(10, 3, asdecimal=False), nullable=False),
+    Column("response", JSON, nullable=False),
+    Column("event_time", UTCDateTime, nullable=False),
+    Column("decided_at", UTCDateTime, nullable=False),
+    UniqueConstraint("gate_pk", "event_id", name="uq_decisions_gate_event"),
+    Index("ix_decisions_store_time", "store_id", "decided_at"),
+    Index("ix_decisions_instrument_time", "instrument_id", "decided_at"),
+)
+
+exits = Table(
+    "exits", metadata,
+    Column("exit_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("gate_pk", String(64), ForeignKey("gates.gate_pk"), nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("trip_id", String(64)),
+    Column("response", JSON, nullable=False),
+    Column("decided_at", UTCDateTime, nullable=False),
+    UniqueConstraint("gate_pk", "event_id", name="uq_exits_gate_event"),
+)
+
+instrument_labels = Table(
+    "instrument_labels", metadata,
+    Column("label_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("instrument_id", String(64), ForeignKey("payment_instruments.instrument_id"), nullable=False, index=True),
+    Column("store_id", String(255), nullable=False),
+    Column("trip_id", String(64), nullable=False),
+    Column("risk", String(20), nullable=False),
+    Column("note", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+palm_enrollments = Table(
+    "palm_enrollments", metadata,
+    Column("palm_id", String(64), primary_key=True),
+    Column("instrument_id", String(64), ForeignKey("payment_instruments.instrument_id"), nullable=False),
+    Column("retailer_id", String(64), ForeignKey("retailers.retailer_id"), nullable=False),
+    Column("template", LargeBinary, nullable=False),
+    Column("dimension", Integer, nullable=False),
+    Column("card", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+palm_changes = Table(
+    "palm_changes", metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("palm_id", String(64), nullable=False),
+    Column("op", String(8), nullable=False),
+    Column("changed_at", UTCDateTime, nullable=False),
+)

@@ -1,0 +1,56 @@
+"""The SQLAlchemy unit of work: one connection, one transaction, explicit commit."""
+from __future__ import annotations
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from entrygate.adapters.db.repositories import (SqlDecisions, SqlExits, SqlGates, SqlInstruments, SqlKeys,
+                                                SqlRetailers, SqlStores, SqlTrips)
+from entrygate.services.ports import StorageError
+
+
+class SqlUnitOfWork:
+    def __init__(self, engine: Engine, *, write: bool = False) -> None:
+        self._engine = engine
+        self._write = write
+
+    def __enter__(self) -> SqlUnitOfWork:
+        try:
+            self.conn = self._engine.connect()
+            self.conn.info["write"] = self._write
+            self._tx = self.conn.begin()
+        except SQLAlchemyError as exc:
+            raise StorageError(f"database unavailable: {type(exc).__name__}") from exc
+        self.keys = SqlKeys(self.conn)
+        self.retailers = SqlRetailers(self.conn)
+        self.stores = SqlStores(self.conn)
+        self.gates = SqlGates(self.conn)
+        self.instruments = SqlInstruments(self.conn)
+        self.trips = SqlTrips(self.conn)
+        self.decisions = SqlDecisions(self.conn)
+        self.exits = SqlExits(self.conn)
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001
+        try:
+            if self._tx.is_active:
+                self._tx.rollback()
+        finally:
+            self.conn.info["write"] = False
+            self.conn.close()
+        if isinstance(exc, DBAPIError):
+            raise StorageError(f"database error: {type(exc.orig).__name__}") from exc
+
+    def commit(self) -> None:
+        try:
+            self._tx.commit()
+        except SQLAlchemyError as exc:
+            raise StorageError(f"commit failed: {type(exc).__name__}") from exc
+
+
+class SqlUnitOfWorkFactory:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __call__(self, *, write: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, write=write)

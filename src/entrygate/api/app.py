@@ -1,0 +1,49 @@
+"""The FastAPI application: routers, error mapping, health and metrics."""
+from __future__ import annotations
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import ORJSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
+
+from entrygate import __version__
+from entrygate.api import errors, routes_admin, routes_gates, routes_retailer
+from entrygate.bootstrap import Container
+
+DESCRIPTION = """Entry decisions for checkout-free stores: a gate presents a credential (card, palm,
+QR code, badge); entrygate authenticates it, pre-authorizes payment, weighs risk, asks the
+retailer's systems where the store wants that, records a shopping trip and answers the gate."""
+
+
+def create_app(container: Container) -> FastAPI:
+    app = FastAPI(title="entrygate", version=__version__, description=DESCRIPTION,
+                  default_response_class=ORJSONResponse)
+    app.state.container = container
+    errors.install(app)
+    app.include_router(routes_gates.router)
+    app.include_router(routes_retailer.router)
+    app.include_router(routes_admin.router)
+    for extend in container.extras.get("routers", []):
+        app.include_router(extend)
+
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"])
+    async def readyz() -> ORJSONResponse:
+        def ping() -> None:
+            with container.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        try:
+            await run_in_threadpool(ping)
+        except Exception:  # noqa: BLE001 - any failure means not ready
+            return ORJSONResponse({"status": "unavailable"}, status_code=503)
+        return ORJSONResponse({"status": "ok"})
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        return Response(generate_latest(container.observer.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app

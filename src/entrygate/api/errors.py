@@ -1,0 +1,71 @@
+"""Errors to HTTP answers, in one place. Every error body is ``{"error": {code, message, fields}}``."""
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import ORJSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from entrygate.services.errors import (Conflict, Forbidden, InvalidRequest, NotAuthenticated, NotFound, ServiceError,
+                                       Unavailable)
+
+log = structlog.get_logger("entrygate.api")
+
+STATUS = {NotAuthenticated: 401, Forbidden: 403, NotFound: 404, Conflict: 409, InvalidRequest: 400, Unavailable: 503}
+
+
+def error_body(code: str, message: str, fields: list[str] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "fields": fields or []}}
+
+
+def field_path(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if p.isdigit() else (f".{p}" if out else p)
+    return out or "body"
+
+
+def validation_error(exc: ValidationError | RequestValidationError, *, prefix: str = "") -> InvalidRequest:
+    """A readable 400 from pydantic's errors. Input values are never echoed: they may be card data."""
+    fields, parts = [], []
+    for err in exc.errors():
+        path = field_path(tuple(err.get("loc", ())))
+        if prefix:
+            path = prefix if path == "body" else f"{prefix}.{path}"
+        msg = err.get("msg", "invalid")
+        if err.get("type") == "missing":
+            msg = "is required"
+        elif err.get("type") == "json_invalid":
+            msg = "is not valid JSON"
+        fields.append(path)
+        parts.append(f"{path}: {msg}")
+    return InvalidRequest("; ".join(parts) or "invalid request", fields=sorted(set(fields)))
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ServiceError)
+    async def _service(request: Request, exc: ServiceError) -> ORJSONResponse:
+        status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 500)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return ORJSONResponse(error_body(exc.code, exc.message, exc.fields), status_code=status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> ORJSONResponse:
+        err = validation_error(exc)
+        return ORJSONResponse(error_body(err.code, err.message, err.fields), status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> ORJSONResponse:
+        code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}.get(exc.status_code, "HTTP_ERROR")
+        return ORJSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> ORJSONResponse:
+        log.exception("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
+        return ORJSONResponse(error_body("INTERNAL", "an internal error occurred; it has been logged"),
+                              status_code=500)

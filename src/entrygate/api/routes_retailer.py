@@ -1,0 +1,52 @@
+"""The retailer's read API (DESIGN 4.2): its own trips and decisions."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import AwareDatetime, BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from entrygate.api.body import parse
+from entrygate.api.deps import container, principal
+from entrygate.domain.channels import TripStatus
+from entrygate.domain.keys import KeyKind
+from entrygate.services.queries import decision_view, trip_view
+
+router = APIRouter(tags=["retailer"])
+READERS = (KeyKind.RETAILER, KeyKind.OPERATOR)
+
+
+class TripQuery(BaseModel):
+    status: TripStatus | None = None
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class DecisionQuery(BaseModel):
+    since: AwareDatetime | None = None
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+@router.get("/v1/trips/{shoppingTripId}")
+async def get_trip(shoppingTripId: str, request: Request) -> dict[str, Any]:
+    who = principal(request, *READERS)
+    return trip_view(await run_in_threadpool(container(request).queries.trip, who, shoppingTripId))
+
+
+@router.get("/v1/stores/{storeId}/trips")
+async def list_trips(storeId: str, request: Request) -> dict[str, Any]:
+    who = principal(request, *READERS)
+    q = parse(TripQuery, dict(request.query_params))
+    trips = await run_in_threadpool(container(request).queries.trips, who, storeId,
+                                    status=q.status.value if q.status else None, limit=q.limit)
+    return {"trips": [trip_view(t) for t in trips]}
+
+
+@router.get("/v1/stores/{storeId}/decisions")
+async def list_decisions(storeId: str, request: Request) -> dict[str, Any]:
+    who = principal(request, *READERS)
+    q = parse(DecisionQuery, dict(request.query_params))
+    since: datetime | None = q.since
+    records = await run_in_threadpool(container(request).queries.decisions, who, storeId, since=since, limit=q.limit)
+    return {"decisions": [decision_view(r) for r in records]}

@@ -1,0 +1,96 @@
+"""A store's entry configuration: what it accepts, how it weighs risk, whom it asks."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from entrygate.domain.badges import FORMAT_NAMES as BADGE_FORMATS
+from entrygate.domain.channels import AntiPassback, Channel, FallbackDecision, RiskStrategy, RiskTolerance
+from entrygate.domain.money import Money
+
+DEFAULT_QR_PATTERN = r"^EG1\.[A-Za-z0-9_-]+\.[0-9]+\.[A-Za-z0-9_-]+$"
+CONNECTOR_NAMES = ("identity", "shopperAuthorization")
+ID_PATTERN = re.compile(r"^[0-9A-Za-z_-]{1,255}$")
+
+# Why a cap: a party shares one credential and one pre-authorization; beyond a family or a small
+# group, the store should see separate taps.
+MAX_PARTY_SIZE_LIMIT = 20
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorConfig:
+    url: str
+    secret: str
+    timeout_ms: int = 800
+
+    def public(self) -> dict[str, Any]:
+        """The connector as it may be shown: the signing secret never leaves the platform."""
+        return {"url": self.url, "secretSet": bool(self.secret), "timeoutMs": self.timeout_ms}
+
+
+@dataclass(frozen=True, slots=True)
+class StoreConfig:
+    store_id: str
+    retailer_id: str
+    name: str
+    timezone: str
+    currency: str
+    authorized_amount: Money
+    entry_methods: frozenset[Channel]
+    risk_strategy: RiskStrategy = RiskStrategy.NONE
+    risk_tolerance: RiskTolerance = RiskTolerance.MEDIUM
+    fallback_decision: FallbackDecision = FallbackDecision.DENY
+    qr_pattern: str = DEFAULT_QR_PATTERN
+    badge_formats: tuple[str, ...] = ("H10301",)
+    max_party_size: int = 4
+    anti_passback: AntiPassback = AntiPassback.NONE
+    connectors: dict[str, ConnectorConfig] = field(default_factory=dict)
+    country: str | None = None
+
+    def accepts(self, channel: Channel) -> bool:
+        return channel in self.entry_methods
+
+    def connector(self, name: str) -> ConnectorConfig | None:
+        return self.connectors.get(name)
+
+    def with_changes(self, **changes: Any) -> StoreConfig:
+        return replace(self, **changes)
+
+
+class StoreConfigError(ValueError):
+    """A store configuration that contradicts itself; ``field`` names the offending field."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+        self.message = message
+
+
+def check_store(config: StoreConfig) -> None:
+    """Refuse a configuration whose parts do not fit together."""
+    if config.authorized_amount.currency != config.currency:
+        raise StoreConfigError("authorizedAmount.currencyCode", "must equal the store's currency")
+    if config.authorized_amount.amount <= 0:
+        raise StoreConfigError("authorizedAmount.value", "must be greater than zero")
+    if not 1 <= config.max_party_size <= MAX_PARTY_SIZE_LIMIT:
+        raise StoreConfigError("maxPartySize", f"must be between 1 and {MAX_PARTY_SIZE_LIMIT}")
+    try:
+        re.compile(config.qr_pattern)
+    except re.error as exc:
+        raise StoreConfigError("qrPattern", f"is not a valid regular expression: {exc}") from None
+    for fmt in config.badge_formats:
+        if fmt not in BADGE_FORMATS:
+            raise StoreConfigError("badgeFormats", f"unknown format {fmt!r}; known: {', '.join(BADGE_FORMATS)}")
+    needs_identity = config.accepts(Channel.QR_CODE) or config.accepts(Channel.BADGE)
+    if needs_identity and "identity" not in config.connectors:
+        raise StoreConfigError("connectors.identity", "is required when QR_CODE or BADGE entry is enabled")
+    retailer_decides = config.risk_strategy in (RiskStrategy.PLATFORM_RECOMMENDATION, RiskStrategy.RETAILER_MANAGED)
+    if retailer_decides and "shopperAuthorization" not in config.connectors:
+        raise StoreConfigError("connectors.shopperAuthorization", f"is required under {config.risk_strategy.value}")
+    if config.fallback_decision is FallbackDecision.USE_RECOMMENDATION and config.risk_strategy is RiskStrategy.RETAILER_MANAGED:
+        raise StoreConfigError("fallbackDecision", "USE_RECOMMENDATION needs a platform recommendation; "
+                               "under RETAILER_MANAGED choose DENY or ALLOW")
+    for name in config.connectors:
+        if name not in CONNECTOR_NAMES:
+            raise StoreConfigError(f"connectors.{name}", f"unknown connector; known: {', '.join(CONNECTOR_NAMES)}")

@@ -1,0 +1,151 @@
+"""Administration: retailers, their console users, stores and gates."""
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Protocol
+
+from entrygate.domain.channels import GateDirection
+from entrygate.domain.keys import KeyKind, new_key
+from entrygate.domain.records import ApiKeyRecord, Gate, Retailer, RetailerUser
+from entrygate.domain.store import ID_PATTERN, StoreConfig, StoreConfigError, check_store
+from entrygate.services.auth import Principal
+from entrygate.services.catalog import Catalog
+from entrygate.services.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from entrygate.services.ports import AlreadyExists, Clock, UnitOfWorkFactory
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD_LENGTH = 10
+
+
+class PasswordHasher(Protocol):
+    def hash(self, password: str) -> str: ...
+    def verify(self, password_hash: str, password: str) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedKey:
+    id: str
+    api_key: str
+
+
+class AdminService:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, catalog: Catalog, passwords: PasswordHasher) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._catalog = catalog
+        self._passwords = passwords
+
+    def create_operator_token(self) -> str:
+        key = new_key(KeyKind.OPERATOR)
+        with self._uow(write=True) as uow:
+            uow.keys.add_operator(ApiKeyRecord(key.key_id, key.secret_hash, "operator"), at=self._clock.now())
+            uow.commit()
+        return key.plaintext
+
+    def create_retailer(self, principal: Principal, *, name: str) -> CreatedKey:
+        if not principal.is_operator:
+            raise Forbidden("only an operator can create retailers")
+        retailer = Retailer("ret_" + secrets.token_hex(8), name.strip(), self._clock.now())
+        key = new_key(KeyKind.RETAILER)
+        with self._uow(write=True) as uow:
+            uow.retailers.add(retailer, ApiKeyRecord(key.key_id, key.secret_hash, retailer.retailer_id))
+            uow.commit()
+        return CreatedKey(retailer.retailer_id, key.plaintext)
+
+    def create_user(self, principal: Principal, retailer_id: str, *, email: str, password: str) -> RetailerUser:
+        principal.require_retailer_scope(retailer_id)
+        email = email.strip().lower()
+        if not _EMAIL.match(email):
+            raise InvalidRequest("email: not an email address", fields=["email"])
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise InvalidRequest(f"password: at least {MIN_PASSWORD_LENGTH} characters", fields=["password"])
+        user = RetailerUser("usr_" + secrets.token_hex(8), retailer_id, email, self._passwords.hash(password))
+        with self._uow(write=True) as uow:
+            if uow.retailers.get(retailer_id) is None:
+                raise NotFound(f"retailer {retailer_id} not found")
+            try:
+                uow.retailers.add_user(user, at=self._clock.now())
+            except AlreadyExists:
+                raise Conflict(f"a user with email {email} exists already", fields=["email"]) from None
+            uow.commit()
+        return user
+
+    def create_store(self, principal: Principal, config: StoreConfig) -> StoreConfig:
+        principal.require_retailer_scope(config.retailer_id)
+        if not ID_PATTERN.match(config.store_id):
+            raise InvalidRequest("storeId: up to 255 characters of [0-9a-zA-Z_-]", fields=["storeId"])
+        _check(config)
+        with self._uow(write=True) as uow:
+            if uow.retailers.get(config.retailer_id) is None:
+                raise NotFound(f"retailer {config.retailer_id} not found")
+            try:
+                uow.stores.add(config, at=self._clock.now())
+            except AlreadyExists:
+                raise Conflict(f"store {config.store_id} exists already", fields=["storeId"]) from None
+            uow.commit()
+        return config
+
+    def get_store(self, principal: Principal, store_id: str) -> StoreConfig:
+        with self._uow() as uow:
+            store = uow.stores.get(store_id)
+        if store is None:
+            raise NotFound(f"store {store_id} not found")
+        principal.require_retailer_scope(store.retailer_id)
+        return store
+
+    def list_stores(self, principal: Principal) -> list[StoreConfig]:
+        with self._uow() as uow:
+            return uow.stores.list(retailer_id=None if principal.is_operator else principal.retailer_id)
+
+    def update_store(self, principal: Principal, store_id: str, changes: dict) -> StoreConfig:
+        """Apply a partial change; the whole result must still be a valid configuration."""
+        with self._uow(write=True) as uow:
+            current = uow.stores.get(store_id)
+            if current is None:
+                raise NotFound(f"store {store_id} not found")
+            principal.require_retailer_scope(current.retailer_id)
+            updated = current.with_changes(**changes)
+            _check(updated)
+            uow.stores.update(updated, at=self._clock.now())
+            uow.commit()
+        self._catalog.invalidate()
+        return updated
+
+    def add_gate(self, principal: Principal, store_id: str, *, gate_id: str, direction: GateDirection) -> CreatedKey:
+        if not ID_PATTERN.match(gate_id):
+            raise InvalidRequest("gateId: up to 255 characters of [0-9a-zA-Z_-]", fields=["gateId"])
+        store = self.get_store(principal, store_id)
+        key = new_key(KeyKind.GATE)
+        gate = Gate("gpk_" + secrets.token_hex(8), gate_id, store.store_id, direction, True, self._clock.now())
+        with self._uow(write=True) as uow:
+            try:
+                uow.gates.add(gate, ApiKeyRecord(key.key_id, key.secret_hash, gate.gate_pk))
+            except AlreadyExists:
+                raise Conflict(f"gate {gate_id} exists already at store {store_id}", fields=["gateId"]) from None
+            uow.commit()
+        return CreatedKey(gate_id, key.plaintext)
+
+    def list_gates(self, principal: Principal, store_id: str) -> list[Gate]:
+        self.get_store(principal, store_id)
+        with self._uow() as uow:
+            return uow.gates.list(store_id)
+
+    def set_gate_enabled(self, principal: Principal, store_id: str, gate_id: str, *, enabled: bool) -> Gate:
+        self.get_store(principal, store_id)
+        with self._uow(write=True) as uow:
+            gate = uow.gates.find(store_id, gate_id)
+            if gate is None:
+                raise NotFound(f"gate {gate_id} not found at store {store_id}")
+            uow.gates.set_enabled(gate.gate_pk, enabled)
+            uow.commit()
+        self._catalog.invalidate()
+        return Gate(gate.gate_pk, gate.gate_id, gate.store_id, gate.direction, enabled, gate.created_at)
+
+
+def _check(config: StoreConfig) -> None:
+    try:
+        check_store(config)
+    except StoreConfigError as exc:
+        raise InvalidRequest(str(exc), fields=[exc.field]) from None

@@ -1,0 +1,250 @@
+"""Admit an entry: the use case behind ``POST /v1/gates/{gateId}/entries``.
+
+The order of the checks is the order a person would give the reasons in: is this gate and this
+way of entering open at all, is the credential good, is the visitor already inside, is the risk
+acceptable, and only then does money move (pre-authorization). Nothing before the final write
+holds a database transaction, so a slow processor or retailer never blocks other gates.
+
+The decision is written before the gate hears it. If the write fails the gate gets 503, never a
+decision that is not on record. Two requests with one event id race to the unique constraint on
+(gate, event id): the loser answers with the winner's stored decision.
+"""
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any, Mapping
+
+import structlog
+
+from entrygate.domain.channels import AntiPassback, Channel, GateDirection, TripStatus, VisitorType
+from entrygate.domain.decision import EntryEvent, Visitor
+from entrygate.domain.money import Money
+from entrygate.domain.reasons import ReasonCode
+from entrygate.domain.records import DecisionRecord, Trip
+from entrygate.services.auth import Principal
+from entrygate.services.catalog import Catalog
+from entrygate.services.entry_context import ChannelHandler, EntryContext, NoRiskAssessment, RiskAssessor
+from entrygate.services.errors import Conflict, Forbidden, NotFound, Unavailable
+from entrygate.services.metrics import DecisionObserver, NullObserver
+from entrygate.services.ports import (Clock, DuplicateEvent, PaymentProcessor, ProcessorUnavailable, StorageError,
+                                      UnitOfWorkFactory)
+
+log = structlog.get_logger("entrygate.entries")
+
+_DECLINE_REASONS = {
+    "expired_card": ReasonCode.CARD_EXPIRED,
+    "invalid": ReasonCode.INVALID_CREDENTIAL,
+}
+
+
+def resolve_gate(catalog: Catalog, uow: UnitOfWorkFactory, principal: Principal, gate_id: str) -> Any:
+    """The gate a gate key belongs to and its store, checked against the gate named in the path."""
+    gate = catalog.gate(principal.gate_pk or "")
+    if gate is None:
+        raise NotFound(f"gate {gate_id} not found")
+    if gate.gate_id != gate_id:
+        with uow() as u:
+            elsewhere = u.gates.exists(gate_id)
+        if elsewhere:
+            raise Forbidden(f"this key belongs to another gate than {gate_id}")
+        raise NotFound(f"gate {gate_id} not found")
+    store = catalog.store(gate.store_id)
+    if store is None:
+        raise NotFound(f"store {gate.store_id} not found")
+    return gate, store
+
+
+class EntryService:
+    def __init__(self, *, uow: UnitOfWorkFactory, catalog: Catalog, clock: Clock, processor: PaymentProcessor,
+                 handlers: Mapping[Channel, ChannelHandler], risk: RiskAssessor | None = None,
+                 observer: DecisionObserver | None = None) -> None:
+        self._uow = uow
+        self._catalog = catalog
+        self._clock = clock
+        self._processor = processor
+        self.handlers = dict(handlers)
+        self.risk = risk or NoRiskAssessment()
+        self._observer = observer or NullObserver()
+
+    def admit(self, principal: Principal, gate_id: str, event: EntryEvent) -> dict[str, Any]:
+        started = time.perf_counter()
+        gate, store = self._gate(principal, gate_id)
+        replay = self._replay(gate.gate_pk, event)
+        if replay is not None:
+            return replay
+        ctx = EntryContext(store=store, gate=gate, event=event, now=self._clock.now(),
+                           amount=store.authorized_amount)
+        self._decide(ctx)
+        latency_ms = round((time.perf_counter() - started) * 1000, 3)
+        return self._record(ctx, latency_ms)
+
+    # -- the pipeline -------------------------------------------------------------------------
+
+    def _decide(self, ctx: EntryContext) -> None:
+        d = ctx.decision
+        if not ctx.gate.enabled:
+            d.deny(ReasonCode.GATE_DISABLED)
+            return
+        if not ctx.store.accepts(ctx.event.channel):
+            d.deny(ReasonCode.ENTRY_METHOD_DISABLED)
+            return
+        if ctx.event.party_size > ctx.store.max_party_size:
+            d.deny(ReasonCode.PARTY_TOO_LARGE)
+            return
+        handler = self.handlers.get(ctx.event.channel)
+        if handler is None:
+            d.deny(ReasonCode.ENTRY_METHOD_DISABLED)
+            return
+        handler.identify(ctx)
+        if not d.opened:
+            return
+        if ctx.event.channel.card_backed:
+            self._card_backed(ctx)
+        elif d.visitor is not None and d.visitor.type is VisitorType.SHOPPER:
+            self._check_passback(ctx, d.visitor.id)
+
+    def _card_backed(self, ctx: EntryContext) -> None:
+        d, card = ctx.decision, ctx.card
+        assert card is not None and ctx.instrument_id is not None
+        d.visitor = Visitor(ctx.instrument_id, VisitorType.SHOPPER)
+        d.instrument_id = ctx.instrument_id
+        with self._uow() as uow:
+            ctx.instrument = uow.instruments.get(ctx.instrument_id)
+        if ctx.instrument is not None and ctx.instrument.blocked:
+            d.deny(ReasonCode.INSTRUMENT_BLOCKED)
+            return
+        if card.expired_on(ctx.now.date()):
+            d.deny(ReasonCode.CARD_EXPIRED)
+            return
+        if not self._check_passback(ctx, ctx.instrument_id):
+            return
+        self.risk.assess(ctx)
+        if not d.opened:
+            return
+        self._preauthorize(ctx)
+
+    def _check_passback(self, ctx: EntryContext, visitor_id: str) -> bool:
+        if ctx.store.anti_passback is AntiPassback.NONE:
+            return True
+        with self._uow() as uow:
+            open_trip = uow.trips.find_open(visitor_id=visitor_id, store_id=ctx.store.store_id)
+        if open_trip is None:
+            return True
+        if ctx.store.anti_passback is AntiPassback.HARD:
+            ctx.decision.deny(ReasonCode.ALREADY_INSIDE)
+            return False
+        ctx.decision.passback_violation = True
+        return True
+
+    def _preauthorize(self, ctx: EntryContext) -> None:
+        d, card, amount = ctx.decision, ctx.card, ctx.amount
+        assert card is not None and amount is not None
+        try:
+            result = self._processor.preauthorize(token=card.payment_token, amount=amount,
+                                                  idempotency_key=f"{ctx.gate.gate_pk}:{ctx.event.event_id}")
+        except ProcessorUnavailable:
+            # Fail closed: without an approved pre-authorization there is no way to collect payment.
+            d.deny(ReasonCode.PREAUTH_DECLINED)
+            return
+        if not result.approved:
+            d.deny(_DECLINE_REASONS.get(result.decline_code or "", ReasonCode.PREAUTH_DECLINED))
+            d.block_instrument = result.block_instrument
+            return
+        d.preauth_id = result.preauth_id
+        d.authorized_amount = amount
+        if amount != ctx.store.authorized_amount:
+            d.note(ReasonCode.PREAUTH_ADJUSTED)
+
+    # -- idempotency and persistence -------------------------------------------------------------
+
+    def _gate(self, principal: Principal, gate_id: str) -> Any:
+        gate, store = resolve_gate(self._catalog, self._uow, principal, gate_id)
+        if gate.direction is not GateDirection.ENTRY:
+            raise Conflict(f"gate {gate_id} is an exit gate; send entries to an entry gate")
+        return gate, store
+
+    def _replay(self, gate_pk: str, event: EntryEvent) -> dict[str, Any] | None:
+        try:
+            with self._uow() as uow:
+                stored = uow.decisions.get_by_event(gate_pk, event.event_id)
+        except StorageError as exc:
+            raise Unavailable("the decision store is unavailable; no decision was made") from exc
+        return _replayed(stored, event) if stored else None
+
+    def _record(self, ctx: EntryContext, latency_ms: float) -> dict[str, Any]:
+        d, store, event = ctx.decision, ctx.store, ctx.event
+        opens_trip = d.opened and (d.visitor is None or d.visitor.type is VisitorType.SHOPPER)
+        if opens_trip:
+            d.trip_id = "trip_" + secrets.token_hex(12)
+        answer = _answer(ctx, latency_ms)
+        amount = d.authorized_amount
+        record = DecisionRecord(
+            gate_pk=ctx.gate.gate_pk, gate_id=ctx.gate.gate_id, store_id=store.store_id, event_id=event.event_id,
+            request_hash=event.request_hash, channel=event.channel.value, outcome=d.outcome.value,
+            reasons=[r.value for r in d.reasons], decided_by=d.decided_by.value,
+            visitor_id=d.visitor.id if d.visitor else None, visitor_type=d.visitor.type.value if d.visitor else None,
+            instrument_id=d.instrument_id, trip_id=d.trip_id, party_size=event.party_size,
+            risk_score=d.risk.score if d.risk else None, risk_level=d.risk.level if d.risk else None,
+            authorized_amount=amount.amount if amount else None, currency=amount.currency if amount else None,
+            latency_ms=latency_ms, response=answer, event_time=event.timestamp, decided_at=ctx.now)
+        try:
+            with self._uow(write=True) as uow:
+                if ctx.card is not None and ctx.instrument_id is not None:
+                    uow.instruments.record_seen(ctx.instrument_id, ctx.card, at=ctx.now)
+                    if d.block_instrument:
+                        uow.instruments.block(ctx.instrument_id, reason="lost_stolen")
+                uow.decisions.add(record)
+                if opens_trip:
+                    uow.trips.add(Trip(
+                        trip_id=d.trip_id, store_id=store.store_id, entry_gate_id=ctx.gate.gate_id,
+                        channel=event.channel.value, visitor_id=d.visitor.id if d.visitor else "",
+                        instrument_id=d.instrument_id, party_size=event.party_size, status=TripStatus.OPEN,
+                        entered_at=ctx.now, currency=store.currency,
+                        authorized_amount=amount.amount if amount else None, preauth_id=d.preauth_id))
+                uow.commit()
+        except DuplicateEvent:
+            replay = self._replay(ctx.gate.gate_pk, event)
+            if replay is None:
+                raise Unavailable("the decision could not be recorded; no decision was made") from None
+            return replay
+        except StorageError as exc:
+            log.error("decision_not_recorded", store_id=store.store_id, gate_id=ctx.gate.gate_id,
+                      event_id=event.event_id, error=str(exc))
+            raise Unavailable("the decision could not be recorded; no decision was made") from exc
+        self._observer.decided(store_id=store.store_id, gate_id=ctx.gate.gate_id, channel=event.channel.value,
+                               outcome=d.outcome.value, reasons=[r.value for r in d.reasons],
+                               decided_by=d.decided_by.value, latency_ms=latency_ms,
+                               risk_score=d.risk.score if d.risk else None)
+        log.info("decision", store_id=store.store_id, gate_id=ctx.gate.gate_id, event_id=event.event_id,
+                 channel=event.channel.value, outcome=d.outcome.value, reasons=[r.value for r in d.reasons],
+                 decided_by=d.decided_by.value, latency_ms=latency_ms, trip_id=d.trip_id,
+                 passback_violation=d.passback_violation or None)
+        return answer
+
+
+def _replayed(stored: DecisionRecord, event: EntryEvent) -> dict[str, Any]:
+    if stored.request_hash != event.request_hash:
+        raise Conflict(f"eventId {event.event_id} was already used for a different request", fields=["eventId"])
+    return stored.response
+
+
+def _money(m: Money | None) -> dict[str, Any] | None:
+    return {"value": m.as_float(), "currencyCode": m.currency} if m else None
+
+
+def _answer(ctx: EntryContext, latency_ms: float) -> dict[str, Any]:
+    d = ctx.decision
+    return {
+        "eventId": ctx.event.event_id,
+        "decision": d.outcome.value,
+        "shoppingTripId": d.trip_id,
+        "visitor": {"id": d.visitor.id, "type": d.visitor.type.value} if d.visitor else None,
+        "reasons": [{"code": r.value, "message": r.message} for r in d.reasons],
+        "risk": {"score": d.risk.score, "level": d.risk.level} if d.risk else None,
+        "authorizedAmount": _money(d.authorized_amount),
+        "decidedBy": d.decided_by.value,
+        "latencyMs": latency_ms,
+        "partySize": ctx.event.party_size,
+    }
+

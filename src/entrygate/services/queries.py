@@ -1,0 +1,65 @@
+"""The retailer's own data: trips and decisions of its stores."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from entrygate.domain.records import DecisionRecord, Trip
+from entrygate.services.auth import Principal
+from entrygate.services.errors import NotFound
+from entrygate.services.ports import UnitOfWorkFactory
+
+MAX_PAGE = 1000
+
+
+class QueryService:
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    def _store_scope(self, principal: Principal, store_id: str) -> None:
+        with self._uow() as uow:
+            store = uow.stores.get(store_id)
+        # Another retailer's store is answered like an unknown one: ids are not confirmed to strangers.
+        if store is None or not (principal.is_operator or principal.retailer_id == store.retailer_id):
+            raise NotFound(f"store {store_id} not found")
+
+    def trip(self, principal: Principal, trip_id: str) -> Trip:
+        with self._uow() as uow:
+            trip = uow.trips.get(trip_id)
+            store = uow.stores.get(trip.store_id) if trip else None
+        if trip is None or store is None or not (principal.is_operator or principal.retailer_id == store.retailer_id):
+            raise NotFound(f"trip {trip_id} not found")
+        return trip
+
+    def trips(self, principal: Principal, store_id: str, *, status: str | None, limit: int) -> list[Trip]:
+        self._store_scope(principal, store_id)
+        with self._uow() as uow:
+            return uow.trips.list(store_id, status=status, limit=min(limit, MAX_PAGE))
+
+    def decisions(self, principal: Principal, store_id: str, *, since: datetime | None,
+                  limit: int) -> list[DecisionRecord]:
+        self._store_scope(principal, store_id)
+        with self._uow() as uow:
+            return uow.decisions.list(store_id, since=since, limit=min(limit, MAX_PAGE))
+
+
+def trip_view(trip: Trip) -> dict[str, Any]:
+    def money(value: Any) -> dict[str, Any] | None:
+        return None if value is None else {"value": float(value), "currencyCode": trip.currency}
+    return {
+        "shoppingTripId": trip.trip_id, "storeId": trip.store_id, "status": trip.status.value,
+        "channel": trip.channel, "visitorId": trip.visitor_id, "partySize": trip.party_size,
+        "entryGateId": trip.entry_gate_id, "exitGateId": trip.exit_gate_id,
+        "enteredAt": trip.entered_at.isoformat().replace("+00:00", "Z"),
+        "exitedAt": trip.exited_at.isoformat().replace("+00:00", "Z") if trip.exited_at else None,
+        "authorizedAmount": money(trip.authorized_amount),
+        "totalAmount": money(trip.total_amount), "settledAmount": money(trip.settled_amount),
+        "outstanding": money(trip.unpaid) if trip.total_amount is not None else None,
+    }
+
+
+def decision_view(record: DecisionRecord) -> dict[str, Any]:
+    view = dict(record.response)
+    view.update({"storeId": record.store_id, "gateId": record.gate_id, "channel": record.channel,
+                 "decidedAt": record.decided_at.isoformat().replace("+00:00", "Z")})
+    return view

@@ -1,0 +1,73 @@
+"""Settings: one typed object read from the environment (``ENTRYGATE_*``) and flags."""
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "placeholder", "demo"})
+DEMO_SECRET = "entrygate-demo-secret-not-for-production-use-0000"
+
+
+class SettingsError(ValueError):
+    """Settings that cannot run: a placeholder secret outside the demo, a half-specified value."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ENTRYGATE_", extra="ignore")
+
+    database_url: str = "sqlite:///./entrygate.db"
+    secret_key: str = Field(default="change-me", repr=False)
+    demo: bool = False
+    palm_dimension: int = Field(default=128, ge=8, le=4096)
+    palm_match_threshold: float | None = None
+    palm_liveness_threshold: float = 0.6
+    palm_sync_interval_s: float = 1.0
+    processor_timeout_ms: int = Field(default=2000, ge=10, le=60000)
+    model_dir: str | None = None
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    cache_ttl_s: float = Field(default=2.0, ge=0)
+    log_level: str = "INFO"
+    log_json: bool = True
+    db_pool_size: int = Field(default=16, ge=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://", "postgres://")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        if value.startswith("postgres://"):
+            value = "postgresql://" + value[len("postgres://"):]
+        return value
+
+    def require_real_secret(self) -> None:
+        """Refuse to serve with a placeholder secret, except in the demo."""
+        if self.demo:
+            return
+        if self.secret_key.strip().lower() in PLACEHOLDER_SECRETS or self.secret_key == DEMO_SECRET:
+            raise SettingsError("ENTRYGATE_SECRET_KEY is a placeholder: set a random value of at least 32 characters")
+        if len(self.secret_key) < 32:
+            raise SettingsError("ENTRYGATE_SECRET_KEY must be at least 32 characters")
+
+    @cached_property
+    def secret_bytes(self) -> bytes:
+        return self.secret_key.encode()
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        url = self.database_url
+        if url.startswith("postgresql://"):
+            return "postgresql+psycopg://" + url[len("postgresql://"):]
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def model_path(self) -> Path | None:
+        return Path(self.model_dir) if self.model_dir else None
+
+    def __repr__(self) -> str:
+        return f"Settings(database_url={self.database_url!r}, demo={self.demo})"
