@@ -1,0 +1,41 @@
+"""Shared fixtures. Storage tests run on both backends: ``backend`` is sqlite or postgres."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from support.databases import drop_database, fresh_database
+from support.server import Platform, operator_token, start_server, stop_server
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def session_db(backend: str, tmp_path_factory: pytest.TempPathFactory):
+    url = fresh_database(backend, tmp_path_factory.mktemp(f"db-{backend}"), name="session")
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+def db_url(backend: str, tmp_path: Path):
+    """A fresh, migrated database for one test."""
+    url = fresh_database(backend, tmp_path, name="t")
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def platform(session_db: str) -> Platform:
+    """A real server process on loopback over the session database of this backend."""
+    url, proc = start_server(session_db)
+    p = Platform(url, operator_token(session_db), session_db, proc)
+    yield p
+    p.http.close()
+    stop_server(proc)
