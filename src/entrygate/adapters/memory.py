@@ -1,0 +1,255 @@
+"""In-memory implementations of the storage ports, for service tests and simulations.
+
+One ``MemoryStore`` holds the data; each unit of work works on a copy and swaps it in on
+commit, so an uncommitted unit of work leaves nothing behind, as a database transaction would.
+"""
+from __future__ import annotations
+
+import copy
+import threading
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+
+from entrygate.domain.cards import CardCredential
+from entrygate.domain.channels import TripStatus
+from entrygate.domain.records import (ApiKeyRecord, DecisionRecord, ExitRecord, Gate, PaymentInstrument, Retailer,
+                                      RetailerUser, Trip)
+from entrygate.domain.store import StoreConfig
+from entrygate.services.ports import AlreadyExists, DuplicateEvent
+
+
+@dataclass
+class _Data:
+    operator_keys: dict[str, ApiKeyRecord] = field(default_factory=dict)
+    retailer_keys: dict[str, ApiKeyRecord] = field(default_factory=dict)
+    gate_keys: dict[str, ApiKeyRecord] = field(default_factory=dict)
+    retailers: dict[str, Retailer] = field(default_factory=dict)
+    users: dict[str, RetailerUser] = field(default_factory=dict)
+    stores: dict[str, StoreConfig] = field(default_factory=dict)
+    gates: dict[str, Gate] = field(default_factory=dict)
+    instruments: dict[str, PaymentInstrument] = field(default_factory=dict)
+    trips: dict[str, Trip] = field(default_factory=dict)
+    decisions: dict[tuple[str, str], DecisionRecord] = field(default_factory=dict)
+    exits: dict[tuple[str, str], ExitRecord] = field(default_factory=dict)
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self.data = _Data()
+        self.lock = threading.Lock()
+        self.fail_writes = False  # set by tests: every commit fails, as a full disk would
+
+    def __call__(self, *, write: bool = False) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self)
+
+
+class _Keys:
+    def __init__(self, d: _Data) -> None:
+        self.d = d
+
+    def add_operator(self, record: ApiKeyRecord, *, at: datetime) -> None:
+        self.d.operator_keys[record.key_id] = record
+
+    def get_operator(self, key_id: str) -> ApiKeyRecord | None:
+        return self.d.operator_keys.get(key_id)
+
+    def get_retailer_key(self, key_id: str) -> ApiKeyRecord | None:
+        return self.d.retailer_keys.get(key_id)
+
+    def get_gate_key(self, key_id: str) -> ApiKeyRecord | None:
+        return self.d.gate_keys.get(key_id)
+
+
+class _Retailers:
+    def __init__(self, d: _Data) -> None:
+        self.d = d
+
+    def add(self, retailer: Retailer, key: ApiKeyRecord) -> None:
+        if retailer.retailer_id in self.d.retailers:
+            raise AlreadyExists(retailer.retailer_id)
+        self.d.retailers[retailer.retailer_id] = retailer
+        self.d.retailer_keys[key.key_id] = key
+
+    def get(self, retailer_id: str) -> Retailer | None:
+        return self.d.retailers.get(retailer_id)
+
+    def list(self) -> list[Retailer]:
+        return list(self.d.retailers.values())
+
+    def add_user(self, user: RetailerUser, *, at: datetime) -> None:
+        if user.email in self.d.users:
+            raise AlreadyExists(user.email)
+        self.d.users[user.email] = user
+
+    def get_user_by_email(self, email: str) -> RetailerUser | None:
+        return self.d.users.get(email)
+
+
+class _Stores:
+    def __init__(self, d: _Data) -> None:
+        self.d = d
+
+    def add(self, config: StoreConfig, *, at: datetime) -> None:
+        if config.store_id in self.d.stores:
+            raise AlreadyExists(config.store_id)
+        self.d.stores[config.store_id] = config
+
+    def get(self, store_id: str) -> StoreConfig | None:
+        return self.d.stores.get(store_id)
+
+    def update(self, config: StoreConfig, *, at: datetime) -> None:
+        self.d.stores[config.store_id] = config
+
+    def list(self, *, retailer_id: str | None = None) -> list[StoreConfig]:
+        return [s for s in self.d.stores.values() if retailer_id is None or s.retailer_id == retailer_id]
+
+
+class _Gates:
+    def __init__(self, d: _Data) -> None:
+        self.d = d
+
+    def add(self, gate: Gate, key: ApiKeyRecord) -> None:
+        if self.find(gate.store_id, gate.gate_id):
+            raise AlreadyExists(gate.gate_id)
+        self.d.gates[gate.gate_pk] = gate
+        self.d.gate_keys[key.key_id] = key
+
+    def get(self, gate_pk: str) -> Gate | None:
+        return self.d.gates.get(gate_pk)
+
+    def find(self, store_id: str, gate_id: str) -> Gate | None:
+        return next((g for g in self.d.gates.values() if g.store_id == store_id and g.gate_id == gate_id), None)
+
+    def exists(self, gate_id: str) -> bool:
+        return any(g.gate_id == gate_id for g in self.d.gates.values())
+
+    def list(self, store_id: str) -> list[Gate]:
+        return sorted((g for g in self.d.gates.values() if g.store_id == store_id), key=lambda g: g.gate_id)
+
+    def set_enabled(self, gate_pk: str, enabled: bool) -> None:
+        self.d.gates[gate_pk] = replace(self.d.gates[gate_pk], enabled=enabled)
+
+
+class _Instruments:
+    def __init__(self, d: _Data) -> None:
+        self.d = d
+
+    def get(self, instrument_id: str) -> PaymentInstrument | None:
+        return self.d.instruments.get(instrument_id)
+
+    def record_seen(self, instrument_id: str, card: CardCredential, *, at: datetime) -> None:
+        old = self.d.instruments.get(instrument_id)
+        self.d.instruments[instrument_id] = PaymentInstrument(
+            instrument_id, card.brand, card.last4, card.exp_month, card.exp_year, card.funding, card.issuer_country,
+            old.blocked if old else False, old.blocked_reason if old else None, old.first_seen_at if old else at, at)
+
+    def block(self, instrument_id: str, *, reason: str) -> None:
+        self.d.instruments[instrument_id] = replace(self.d.instruments[instrument_id], blocked=True,
+                                                    blocked_reason=reason)
+
+
+class _Trips:
+    def __init__(self, d: _Data) -> None:
+        self.d = d
+
+    def add(self, trip: Trip) -> None:
+        if trip.trip_id in self.d.trips:
+            raise AlreadyExists(trip.trip_id)
+        self.d.trips[trip.trip_id] = trip
+
+    def get(self, trip_id: str) -> Trip | None:
+        return self.d.trips.get(trip_id)
+
+    def find_open(self, *, visitor_id: str, store_id: str) -> Trip | None:
+        found = [t for t in self.d.trips.values() if t.visitor_id == visitor_id and t.store_id == store_id
+                 and t.status is TripStatus.OPEN]
+        return max(found, key=lambda t: t.entered_at, default=None)
+
+    def close(self, trip_id: str, *, at: datetime, gate_id: str) -> bool:
+        trip = self.d.trips.get(trip_id)
+        if trip is None or trip.status is not TripStatus.OPEN:
+            return False
+        self.d.trips[trip_id] = replace(trip, status=TripStatus.CLOSED, exited_at=at, exit_gate_id=gate_id)
+        return True
+
+    def list(self, store_id: str, *, status: str | None = None, limit: int = 100) -> list[Trip]:
+        found = [t for t in self.d.trips.values() if t.store_id == store_id and (status is None or t.status.value == status)]
+        return sorted(found, key=lambda t: t.entered_at, reverse=True)[:limit]
+
+    def report_payment(self, trip_id: str, *, total: Decimal, settled: Decimal, status_time: datetime,
+                       at: datetime) -> None:
+        self.d.trips[trip_id] = replace(self.d.trips[trip_id], total_amount=total, settled_amount=settled,
+                                        payment_status_time=status_time)
+
+    def outstanding_balance(self, instrument_id: str) -> dict[str, Decimal]:
+        out: dict[str, Decimal] = {}
+        for t in self.d.trips.values():
+            if t.instrument_id == instrument_id and t.unpaid > 0:
+                out[t.currency] = out.get(t.currency, Decimal(0)) + t.unpaid
+        return out
+
+
+class _Decisions:
+    def __init__(self, d: _Data) -> None:
+        self.d = d
+
+    def get_by_event(self, gate_pk: str, event_id: str) -> DecisionRecord | None:
+        return self.d.decisions.get((gate_pk, event_id))
+
+    def add(self, record: DecisionRecord) -> None:
+        key = (record.gate_pk, record.event_id)
+        if key in self.d.decisions:
+            raise DuplicateEvent(record.event_id)
+        self.d.decisions[key] = record
+
+    def list(self, store_id: str, *, since: datetime | None = None, limit: int = 100) -> list[DecisionRecord]:
+        found = [r for r in self.d.decisions.values() if r.store_id == store_id and (since is None or r.decided_at > since)]
+        return sorted(found, key=lambda r: r.decided_at, reverse=since is None)[:limit]
+
+
+class _Exits:
+    def __init__(self, d: _Data) -> None:
+        self.d = d
+
+    def get_by_event(self, gate_pk: str, event_id: str) -> ExitRecord | None:
+        return self.d.exits.get((gate_pk, event_id))
+
+    def add(self, record: ExitRecord) -> None:
+        key = (record.gate_pk, record.event_id)
+        if key in self.d.exits:
+            raise DuplicateEvent(record.event_id)
+        self.d.exits[key] = record
+
+
+class MemoryUnitOfWork:
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+
+    def __enter__(self) -> MemoryUnitOfWork:
+        with self._store.lock:
+            self._data = copy.copy(self._store.data)
+            for name in self._data.__dataclass_fields__:
+                setattr(self._data, name, dict(getattr(self._data, name)))
+        d = self._data
+        self.keys, self.retailers, self.stores, self.gates = _Keys(d), _Retailers(d), _Stores(d), _Gates(d)
+        self.instruments, self.trips, self.decisions, self.exits = _Instruments(d), _Trips(d), _Decisions(d), _Exits(d)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def commit(self) -> None:
+        from entrygate.services.ports import StorageError
+
+        if self._store.fail_writes:
+            raise StorageError("simulated write failure")
+        with self._store.lock:
+            # Last writer wins per key, like row-level writes; unique keys are checked again here.
+            for name in self._data.__dataclass_fields__:
+                ours, theirs = getattr(self._data, name), getattr(self._store.data, name)
+                if name in ("decisions", "exits"):
+                    clash = [k for k in ours if k in theirs and ours[k] is not theirs[k]]
+                    if clash:
+                        raise DuplicateEvent(str(clash[0]))
+                theirs.update(ours)
