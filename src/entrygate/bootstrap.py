@@ -20,6 +20,7 @@ from entrygate.services.catalog import Catalog
 from entrygate.services.clock import SystemClock
 from entrygate.services.entries import EntryService
 from entrygate.services.exits import ExitService
+from entrygate.services.feedback import FeedbackService
 from entrygate.services.ports import Clock
 from entrygate.services.queries import QueryService
 from entrygate.settings import Settings
@@ -37,6 +38,7 @@ class Container:
     entries: EntryService
     exits: ExitService
     queries: QueryService
+    feedback: FeedbackService
     observer: PrometheusObserver
     passwords: Argon2Passwords
     extras: dict[str, Any] = field(default_factory=dict)
@@ -65,4 +67,4 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
         admin=AdminService(uow, clock, catalog, passwords),
         entries=entries,
         exits=ExitService(uow=uow, catalog=catalog, clock=clock, handlers=handlers),
-        queries=QueryService(uow), observer=observer, passwords=passwords)
+        queries=QueryService(uow), feedback=FeedbackService(uow, clock), observer=observer, passwords=passwords)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -32,6 +33,7 @@ class _Data:
     trips: dict[str, Trip] = field(default_factory=dict)
     decisions: dict[tuple[str, str], DecisionRecord] = field(default_factory=dict)
     exits: dict[tuple[str, str], ExitRecord] = field(default_factory=dict)
+    labels: dict[str, tuple[str, str]] = field(default_factory=dict)  # label id -> (instrument id, risk)
 
 
 class MemoryStore:
@@ -222,6 +224,22 @@ class _Exits:
         self.d.exits[key] = record
 
 
+class _Labels:
+    def __init__(self, d: _Data) -> None:
+        self.d = d
+
+    def add(self, *, instrument_id: str, store_id: str, trip_id: str, risk: str, note: str | None,
+            at: datetime) -> None:
+        self.d.labels[uuid.uuid4().hex] = (instrument_id, risk)
+
+    def counts(self, instrument_id: str) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for inst, risk in self.d.labels.values():
+            if inst == instrument_id:
+                out[risk] = out.get(risk, 0) + 1
+        return out
+
+
 class MemoryUnitOfWork:
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
@@ -234,6 +252,7 @@ class MemoryUnitOfWork:
         d = self._data
         self.keys, self.retailers, self.stores, self.gates = _Keys(d), _Retailers(d), _Stores(d), _Gates(d)
         self.instruments, self.trips, self.decisions, self.exits = _Instruments(d), _Trips(d), _Decisions(d), _Exits(d)
+        self.labels = _Labels(d)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from entrygate import __version__
-from entrygate.api import errors, routes_admin, routes_gates, routes_retailer
+from entrygate.api import errors, routes_admin, routes_feedback, routes_gates, routes_retailer
 from entrygate.bootstrap import Container
 
 DESCRIPTION = """Entry decisions for checkout-free stores: a gate presents a credential (card, palm,
@@ -23,6 +23,7 @@ def create_app(container: Container) -> FastAPI:
     errors.install(app)
     app.include_router(routes_gates.router)
     app.include_router(routes_retailer.router)
+    app.include_router(routes_feedback.router)
     app.include_router(routes_admin.router)
     for extend in container.extras.get("routers", []):
         app.include_router(extend)

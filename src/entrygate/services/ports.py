@@ -104,6 +104,12 @@ class ExitRepository(Protocol):
     def add(self, record: ExitRecord) -> None: ...
 
 
+class LabelRepository(Protocol):
+    def add(self, *, instrument_id: str, store_id: str, trip_id: str, risk: str, note: str | None,
+            at: datetime) -> None: ...
+    def counts(self, instrument_id: str) -> dict[str, int]: ...
+
+
 class UnitOfWork(Protocol):
     """A transaction: commits only on ``commit()``, rolls back on leaving the block otherwise."""
 
@@ -115,6 +121,7 @@ class UnitOfWork(Protocol):
     trips: TripRepository
     decisions: DecisionRepository
     exits: ExitRepository
+    labels: LabelRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...

@@ -254,3 +254,16 @@ class SqlExits(_Repo):
     def add(self, record: ExitRecord) -> None:
         values = {name: getattr(record, name) for name in record.__dataclass_fields__}
         self._insert(insert(t.exits).values(**values), DuplicateEvent)
+
+
+class SqlLabels(_Repo):
+    def add(self, *, instrument_id: str, store_id: str, trip_id: str, risk: str, note: str | None,
+            at: datetime) -> None:
+        self.conn.execute(insert(t.instrument_labels).values(instrument_id=instrument_id, store_id=store_id,
+                                                             trip_id=trip_id, risk=risk, note=note, created_at=at))
+
+    def counts(self, instrument_id: str) -> dict[str, int]:
+        c = t.instrument_labels.c
+        rows = self.conn.execute(select(c.risk, func.count()).where(c.instrument_id == instrument_id)
+                                 .group_by(c.risk))
+        return {risk: int(n) for risk, n in rows}

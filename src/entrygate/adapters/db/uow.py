@@ -5,7 +5,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from entrygate.adapters.db.repositories import (SqlDecisions, SqlExits, SqlGates, SqlInstruments, SqlKeys,
-                                                SqlRetailers, SqlStores, SqlTrips)
+                                                SqlLabels, SqlRetailers, SqlStores, SqlTrips)
 from entrygate.services.ports import StorageError
 
 
@@ -29,6 +29,7 @@ class SqlUnitOfWork:
         self.trips = SqlTrips(self.conn)
         self.decisions = SqlDecisions(self.conn)
         self.exits = SqlExits(self.conn)
+        self.labels = SqlLabels(self.conn)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001

@@ -1,0 +1,89 @@
+"""Feedback from the retailer (DESIGN 4.2): how a trip's payment ended, and risk labels.
+
+Payment reports drive the outstanding balance of a payment instrument: the sum over its trips of
+``total - settled`` as last reported. A later report for a trip replaces the earlier one, so a
+debt paid off later restores access. "Later" is by ``paymentStatusTime``: a report that arrives
+late but describes an older state is acknowledged and does not undo a newer one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import structlog
+
+from entrygate.domain.channels import ShopperRisk
+from entrygate.services.auth import Principal
+from entrygate.services.errors import InvalidRequest
+from entrygate.services.ports import Clock, UnitOfWorkFactory
+
+log = structlog.get_logger("entrygate.feedback")
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentReport:
+    store_id: str
+    trip_id: str
+    total: Decimal
+    total_currency: str
+    settled: Decimal
+    settled_currency: str
+    status_time: datetime
+
+
+class FeedbackService:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    def _trip_of(self, uow, principal: Principal, store_id: str, trip_id: str):  # noqa: ANN001, ANN202
+        store = uow.stores.get(store_id)
+        if store is None or not (principal.is_operator or store.retailer_id == principal.retailer_id):
+            raise InvalidRequest(f"storeId: unknown store {store_id}", fields=["storeId"])
+        trip = uow.trips.get(trip_id)
+        if trip is None or trip.store_id != store_id:
+            raise InvalidRequest(f"shoppingTripId: unknown trip {trip_id} at store {store_id}",
+                                 fields=["shoppingTripId"])
+        return trip
+
+    def report_payment(self, principal: Principal, report: PaymentReport) -> str:
+        """``Accepted`` when recorded, ``Rejected`` when well formed but contradictory."""
+        with self._uow(write=True) as uow:
+            trip = self._trip_of(uow, principal, report.store_id, report.trip_id)
+            if report.total_currency != report.settled_currency:
+                return _rejected(report, "the two currencies differ")
+            if report.total_currency != trip.currency:
+                return _rejected(report, f"the trip's currency is {trip.currency}")
+            if report.settled > report.total:
+                return _rejected(report, "settled is more than total")
+            if trip.payment_status_time is not None and report.status_time < trip.payment_status_time:
+                log.info("payment_report_stale", trip_id=trip.trip_id)
+                return "Accepted"
+            uow.trips.report_payment(trip.trip_id, total=report.total, settled=report.settled,
+                                     status_time=report.status_time, at=self._clock.now())
+            uow.commit()
+        log.info("payment_reported", store_id=report.store_id, trip_id=report.trip_id,
+                 outstanding=str(report.total - report.settled))
+        return "Accepted"
+
+    def label(self, principal: Principal, *, store_id: str, trip_id: str, risk: ShopperRisk,
+              note: str | None) -> str:
+        """Label the trip's payment instrument; ``CustomerFraud`` blocks it from then on."""
+        with self._uow(write=True) as uow:
+            trip = self._trip_of(uow, principal, store_id, trip_id)
+            if trip.instrument_id is None:
+                log.info("risk_label_without_instrument", trip_id=trip_id)
+                return "Rejected"
+            uow.labels.add(instrument_id=trip.instrument_id, store_id=store_id, trip_id=trip_id, risk=risk.value,
+                           note=note, at=self._clock.now())
+            if risk is ShopperRisk.CustomerFraud:
+                uow.instruments.block(trip.instrument_id, reason="customer_fraud")
+            uow.commit()
+        log.info("risk_labelled", store_id=store_id, trip_id=trip_id, risk=risk.value)
+        return "Accepted"
+
+
+def _rejected(report: PaymentReport, why: str) -> str:
+    log.info("payment_report_rejected", store_id=report.store_id, trip_id=report.trip_id, why=why)
+    return "Rejected"
