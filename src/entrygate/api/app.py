@@ -8,8 +8,10 @@ from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from entrygate import __version__
-from entrygate.api import errors, routes_admin, routes_feedback, routes_gates, routes_retailer
+from entrygate.api import errors, openapi, routes_admin, routes_feedback, routes_gates, routes_retailer
+from entrygate.api import routes_connectors
 from entrygate.bootstrap import Container
+from entrygate import console
 
 DESCRIPTION = """Entry decisions for checkout-free stores: a gate presents a credential (card, palm,
 QR code, badge); entrygate authenticates it, pre-authorizes payment, weighs risk, asks the
@@ -21,12 +23,15 @@ def create_app(container: Container) -> FastAPI:
                   default_response_class=ORJSONResponse)
     app.state.container = container
     errors.install(app)
+    openapi.install(app)
     app.include_router(routes_gates.router)
     app.include_router(routes_retailer.router)
     app.include_router(routes_feedback.router)
     app.include_router(routes_admin.router)
+    app.include_router(routes_connectors.router)
     for extend in container.extras.get("routers", []):
         app.include_router(extend)
+    console.install(app)  # the developer console's pages and static files, at /console
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

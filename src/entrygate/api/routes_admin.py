@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from entrygate.api.body import parse, read_json
 from entrygate.api.deps import container, principal
+from entrygate.api.openapi import body
 from entrygate.api.schemas import GateIn, GatePatch, RetailerIn, StoreIn, StorePatch, UserIn
 from entrygate.api.store_views import changes_from_patch, store_from_input, store_view
 from entrygate.domain.keys import KeyKind
@@ -22,7 +23,7 @@ async def _body(request: Request, model):  # noqa: ANN001, ANN202
     return parse(model, await read_json(request, max_bytes=container(request).settings.max_body_bytes))
 
 
-@router.post("/v1/admin/retailers", status_code=201)
+@router.post("/v1/admin/retailers", status_code=201, openapi_extra=body(RetailerIn))
 async def create_retailer(request: Request) -> ORJSONResponse:
     who = principal(request, KeyKind.OPERATOR, KeyKind.RETAILER)
     body = await _body(request, RetailerIn)
@@ -30,7 +31,7 @@ async def create_retailer(request: Request) -> ORJSONResponse:
     return ORJSONResponse({"retailerId": created.id, "apiKey": created.api_key}, status_code=201)
 
 
-@router.post("/v1/admin/retailers/{retailerId}/users", status_code=201)
+@router.post("/v1/admin/retailers/{retailerId}/users", status_code=201, openapi_extra=body(UserIn))
 async def create_user(retailerId: str, request: Request) -> ORJSONResponse:
     who = principal(request, *ADMINS)
     body = await _body(request, UserIn)
@@ -40,7 +41,7 @@ async def create_user(retailerId: str, request: Request) -> ORJSONResponse:
                           status_code=201)
 
 
-@router.post("/v1/admin/stores", status_code=201)
+@router.post("/v1/admin/stores", status_code=201, openapi_extra=body(StoreIn))
 async def create_store(request: Request) -> ORJSONResponse:
     who = principal(request, *ADMINS)
     body = await _body(request, StoreIn)
@@ -65,7 +66,7 @@ async def get_store(storeId: str, request: Request) -> dict[str, Any]:
     return store_view(await run_in_threadpool(container(request).admin.get_store, who, storeId))
 
 
-@router.patch("/v1/admin/stores/{storeId}")
+@router.patch("/v1/admin/stores/{storeId}", openapi_extra=body(StorePatch))
 async def update_store(storeId: str, request: Request) -> dict[str, Any]:
     c = container(request)
     who = principal(request, *ADMINS)
@@ -76,7 +77,7 @@ async def update_store(storeId: str, request: Request) -> dict[str, Any]:
     return store_view(store, generated_secrets=generated)
 
 
-@router.post("/v1/admin/stores/{storeId}/gates", status_code=201)
+@router.post("/v1/admin/stores/{storeId}/gates", status_code=201, openapi_extra=body(GateIn))
 async def create_gate(storeId: str, request: Request) -> ORJSONResponse:
     who = principal(request, *ADMINS)
     body = await _body(request, GateIn)
@@ -93,7 +94,7 @@ async def list_gates(storeId: str, request: Request) -> dict[str, Any]:
     return {"gates": [{"gateId": g.gate_id, "direction": g.direction.value, "enabled": g.enabled} for g in gates]}
 
 
-@router.patch("/v1/admin/stores/{storeId}/gates/{gateId}")
+@router.patch("/v1/admin/stores/{storeId}/gates/{gateId}", openapi_extra=body(GatePatch))
 async def update_gate(storeId: str, gateId: str, request: Request) -> dict[str, Any]:
     who = principal(request, *ADMINS)
     body = await _body(request, GatePatch)

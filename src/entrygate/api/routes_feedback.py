@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from entrygate.api.body import parse, read_json
 from entrygate.api.deps import container, principal
+from entrygate.api.openapi import body
 from entrygate.domain.channels import ShopperRisk
 from entrygate.domain.keys import KeyKind
 from entrygate.services.errors import InvalidRequest
@@ -57,7 +58,7 @@ async def _parse(request: Request, model):  # noqa: ANN001, ANN202
     return parse(model, await read_json(request, max_bytes=container(request).settings.max_body_bytes))
 
 
-@router.post("/v1/feedback/payment-status")
+@router.post("/v1/feedback/payment-status", openapi_extra=body(PaymentStatusIn))
 async def payment_status(request: Request) -> ORJSONResponse:
     who = principal(request, KeyKind.RETAILER, KeyKind.OPERATOR)
     try:
@@ -73,7 +74,7 @@ async def payment_status(request: Request) -> ORJSONResponse:
     return ORJSONResponse({"status": status})
 
 
-@router.post("/v1/feedback/shopper-risk")
+@router.post("/v1/feedback/shopper-risk", openapi_extra=body(ShopperRiskIn))
 async def shopper_risk(request: Request) -> ORJSONResponse:
     who = principal(request, KeyKind.RETAILER, KeyKind.OPERATOR)
     try:

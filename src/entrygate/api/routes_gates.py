@@ -9,12 +9,14 @@ from starlette.concurrency import run_in_threadpool
 from entrygate.api.body import parse, read_json, request_hash
 from entrygate.api.credentials import parse_credential
 from entrygate.api.deps import container, principal
-from entrygate.api.schemas import EntryIn, ExitIn
+from entrygate.api.openapi import body, declare
+from entrygate.api.schemas import CREDENTIAL_MODELS, EntryIn, ExitIn
 from entrygate.domain.decision import EntryEvent
 from entrygate.domain.keys import KeyKind
 from entrygate.services.exits import ExitEvent
 
 router = APIRouter(tags=["gates"])
+declare(*CREDENTIAL_MODELS.values())
 
 _ENTRY_EXAMPLE = {"eventId": "3f0c8a0e-7d7f-4e52-9d3f-2b9a0f4b8c11", "timestamp": "2026-11-27T18:00:00Z",
                   "channel": "CREDIT_CARD", "interactionType": "TAP", "partySize": 1,
@@ -24,8 +26,7 @@ _ENTRY_EXAMPLE = {"eventId": "3f0c8a0e-7d7f-4e52-9d3f-2b9a0f4b8c11", "timestamp"
 
 
 @router.post("/v1/gates/{gateId}/entries", summary="Decide an entry",
-             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-                 "schema": {"$ref": "#/components/schemas/EntryIn"}, "example": _ENTRY_EXAMPLE}}}})
+             openapi_extra=body(EntryIn, example=_ENTRY_EXAMPLE))
 async def entry(gateId: str, request: Request) -> dict[str, Any]:
     c = container(request)
     who = principal(request, KeyKind.GATE)
@@ -39,9 +40,7 @@ async def entry(gateId: str, request: Request) -> dict[str, Any]:
     return await run_in_threadpool(c.entries.admit, who, gateId, event)
 
 
-@router.post("/v1/gates/{gateId}/exits", summary="Record an exit",
-             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-                 "schema": {"$ref": "#/components/schemas/ExitIn"}}}}})
+@router.post("/v1/gates/{gateId}/exits", summary="Record an exit", openapi_extra=body(ExitIn))
 async def exit_(gateId: str, request: Request) -> dict[str, Any]:
     c = container(request)
     who = principal(request, KeyKind.GATE)
