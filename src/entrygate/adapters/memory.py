@@ -240,6 +240,31 @@ class _Labels:
         return out
 
 
+class _History:
+    def __init__(self, d: _Data) -> None:
+        self.d = d
+
+    def of(self, instrument_id: str, *, now: datetime):  # noqa: ANN201 - InstrumentHistory
+        from datetime import timedelta
+
+        from entrygate.risk.features import InstrumentHistory
+
+        mine = [r for r in self.d.decisions.values() if r.instrument_id == instrument_id]
+        hour, day = now - timedelta(hours=1), now - timedelta(days=1)
+        trips = [t for t in self.d.trips.values() if t.instrument_id == instrument_id]
+        labels = [risk for inst, risk in self.d.labels.values() if inst == instrument_id]
+        seen = self.d.instruments.get(instrument_id)
+        return InstrumentHistory(
+            entries_1h=sum(r.decided_at > hour for r in mine), entries_24h=sum(r.decided_at > day for r in mine),
+            entries_total=len(mine), distinct_stores_24h=len({r.store_id for r in mine if r.decided_at > day}),
+            declines_24h=sum(r.outcome == "DENY" and r.decided_at > day for r in mine),
+            declines_total=sum(r.outcome == "DENY" for r in mine), trips_total=len(trips),
+            unpaid_trips=sum(t.unpaid > 0 for t in trips), outstanding_balance=float(sum(t.unpaid for t in trips)),
+            fraud_labels=labels.count("CustomerFraud"), bad_debt_labels=labels.count("BadDebt"),
+            invalid_card_labels=labels.count("InvalidCard"),
+            days_since_first_seen=(now - seen.first_seen_at).total_seconds() / 86400 if seen else 0.0)
+
+
 class MemoryUnitOfWork:
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
@@ -253,6 +278,7 @@ class MemoryUnitOfWork:
         self.keys, self.retailers, self.stores, self.gates = _Keys(d), _Retailers(d), _Stores(d), _Gates(d)
         self.instruments, self.trips, self.decisions, self.exits = _Instruments(d), _Trips(d), _Decisions(d), _Exits(d)
         self.labels = _Labels(d)
+        self.history = _History(d)
         return self
 
     def __exit__(self, *exc: object) -> None:

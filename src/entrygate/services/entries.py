@@ -74,7 +74,7 @@ class EntryService:
         if replay is not None:
             return replay
         ctx = EntryContext(store=store, gate=gate, event=event, now=self._clock.now(),
-                           amount=store.authorized_amount)
+                           amount=store.authorized_amount, trip_id="trip_" + secrets.token_hex(12))
         self._decide(ctx)
         latency_ms = round((time.perf_counter() - started) * 1000, 3)
         return self._record(ctx, latency_ms)
@@ -176,7 +176,7 @@ class EntryService:
         d, store, event = ctx.decision, ctx.store, ctx.event
         opens_trip = d.opened and (d.visitor is None or d.visitor.type is VisitorType.SHOPPER)
         if opens_trip:
-            d.trip_id = "trip_" + secrets.token_hex(12)
+            d.trip_id = ctx.trip_id
         answer = _answer(ctx, latency_ms)
         amount = d.authorized_amount
         record = DecisionRecord(

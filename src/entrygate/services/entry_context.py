@@ -23,6 +23,8 @@ class EntryContext:
     instrument_id: str | None = None
     instrument: PaymentInstrument | None = None
     amount: Money | None = None  # what will be pre-authorized; a risk step may adjust it
+    trip_id: str | None = None  # allocated up front: the retailer's connector is told it
+    history: object | None = None  # the instrument's history, when a risk step read it
 
 
 class ChannelHandler(Protocol):

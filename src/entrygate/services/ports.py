@@ -110,6 +110,12 @@ class LabelRepository(Protocol):
     def counts(self, instrument_id: str) -> dict[str, int]: ...
 
 
+class HistoryReader(Protocol):
+    """An instrument's history as the risk model reads it (``entrygate.risk.features.InstrumentHistory``)."""
+
+    def of(self, instrument_id: str, *, now: datetime) -> object: ...
+
+
 class UnitOfWork(Protocol):
     """A transaction: commits only on ``commit()``, rolls back on leaving the block otherwise."""
 
@@ -122,6 +128,7 @@ class UnitOfWork(Protocol):
     decisions: DecisionRepository
     exits: ExitRepository
     labels: LabelRepository
+    history: HistoryReader
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...

@@ -6,6 +6,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from entrygate.adapters.db.repositories import (SqlDecisions, SqlExits, SqlGates, SqlInstruments, SqlKeys,
                                                 SqlLabels, SqlRetailers, SqlStores, SqlTrips)
+from entrygate.adapters.db.history import SqlHistory
 from entrygate.services.ports import StorageError
 
 
@@ -30,6 +31,7 @@ class SqlUnitOfWork:
         self.decisions = SqlDecisions(self.conn)
         self.exits = SqlExits(self.conn)
         self.labels = SqlLabels(self.conn)
+        self.history = SqlHistory(self.conn)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001
