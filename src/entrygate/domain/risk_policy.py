@@ -32,6 +32,8 @@ from entrygate.domain.money import Money
 
 
 class RiskLevel(str, Enum):
+    """The risk band an entry falls in under its store's tolerance (the API's ``risk.level``)."""
+
     LOW = "LOW"
     MEDIUM = "MEDIUM"
     HIGH = "HIGH"
@@ -78,6 +80,7 @@ class RiskThresholds:
                 RiskTolerance.HIGH: self.high}[RiskTolerance(tolerance)]
 
     def as_dict(self) -> dict[str, Any]:
+        """The JSON shape kept in a model's metadata."""
         bands = {t.value: {"adjustAt": b.adjust_at, "denyAt": b.deny_at}
                  for t, b in ((RiskTolerance.LOW, self.low), (RiskTolerance.MEDIUM, self.medium),
                               (RiskTolerance.HIGH, self.high))}
@@ -85,6 +88,7 @@ class RiskThresholds:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RiskThresholds:
+        """Thresholds from the JSON shape ``as_dict`` writes."""
         def band(key: str) -> Band:
             return Band(float(data[key]["adjustAt"]), float(data[key]["denyAt"]))
         return cls(low=band("LOW"), medium=band("MEDIUM"), high=band("HIGH"),
@@ -163,6 +167,7 @@ class Recommendation:
 
     @property
     def adjusted_amount(self) -> Money | None:
+        """The raised pre-authorization as money, when there is one."""
         return Money(self.adjust_to, self.currency) if self.adjust_to is not None else None
 
     def authorization_conditions(self) -> list[dict[str, Any]]:

@@ -48,6 +48,7 @@ class ToleranceResult:
 
     @property
     def net(self) -> float:
+        """Loss avoided less margin lost: what denying at this tolerance earned."""
         return self.loss_avoided - self.lost_margin
 
 
@@ -69,6 +70,7 @@ class EvaluationReport:
 
     @property
     def base_rate(self) -> float:
+        """The share of evaluated entries that ended in a loss."""
         return self.positives / self.rows if self.rows else 0.0
 
     def summary(self) -> dict[str, Any]:
@@ -160,10 +162,10 @@ def plot_report(report: EvaluationReport, out_dir: Path | str) -> list[Path]:
 
     fig = Figure(figsize=(5, 5.5))
     ax, hist = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
-    frac, mean = calibration_curve(y, p, n_bins=12, strategy="quantile")
+    frac, mean = calibration_curve(y, p, n_bins=10, strategy="uniform")
     ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect")
     ax.plot(mean, frac, "o-", label=f"model (Brier {report.brier:.4f})")
-    ax.set(ylabel="observed loss rate", title="Calibration (quantile bins)")
+    ax.set(ylabel="observed loss rate", title="Calibration (bins of 0.1)")
     ax.legend(loc="upper left", fontsize=8)
     hist.hist(p, bins=50, range=(0, 1), color="grey")
     hist.set(xlabel="predicted probability of a loss", ylabel="entries", yscale="log")

@@ -23,7 +23,7 @@ CalibrationKind = Literal["isotonic", "sigmoid", "none"]
 
 @dataclass(frozen=True)
 class Calibrator:
-    """Raw margin -> probability: isotonic (piecewise linear) or sigmoid (Platt scaling)."""
+    """Raw margin -> probability: isotonic (piecewise linear through knots) or sigmoid (Platt)."""
 
     kind: CalibrationKind
     x: np.ndarray = field(default_factory=lambda: np.empty(0))  # isotonic knots over the margin
@@ -46,11 +46,13 @@ class Calibrator:
         return 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
 
     def as_dict(self) -> dict[str, Any]:
+        """Plain data (arrays and floats) for the model file."""
         return {"kind": self.kind, "x": np.asarray(self.x, dtype=np.float64), "y": np.asarray(self.y, dtype=np.float64),
                 "a": float(self.a), "b": float(self.b)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Calibrator:
+        """The calibrator ``as_dict`` wrote."""
         return cls(kind=data["kind"], x=np.asarray(data["x"], dtype=np.float64),
                    y=np.asarray(data["y"], dtype=np.float64), a=float(data["a"]), b=float(data["b"]))
 
@@ -66,6 +68,7 @@ class TrainedModel:
 
     @property
     def version(self) -> str | None:
+        """``v<UTC timestamp>-<hash>`` once saved or loaded; None before."""
         return self.metadata.get("version")
 
     @property
@@ -83,4 +86,5 @@ class TrainedModel:
         return self.calibrator.apply(self.raw_margin(X))
 
     def model_string(self) -> str:
+        """The booster as LightGBM's text model format."""
         return self.booster.model_to_string()

@@ -12,8 +12,10 @@ TreeSHAP contributions for the console and investigations, off the hot path.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -52,50 +54,55 @@ class RiskScorer:
     """Scores single entries with one loaded model; safe to share across threads (read-only)."""
 
     def __init__(self, model: TrainedModel, *, min_contribution: float = MIN_CONTRIBUTION,
-                 max_risks: int = MAX_RISKS) -> None:
+                 max_risks: int = MAX_RISKS, reasons_from: float | None = None) -> None:
         self.model = model
         self.forest = CompiledForest.from_booster(model.booster)
         if self.forest.n_features != len(FEATURE_NAMES):
             raise ValueError("the booster was not trained on FEATURE_NAMES")
         self.calibrator = model.calibrator
+        self._node_group = FEATURE_GROUP_INDEX[self.forest.node_feature]  # risk group of each node's split
         self.thresholds: RiskThresholds = model.thresholds
         self.version = model.version
-        self._reasons_from = self.thresholds.low.adjust_at
+        # Below the strictest ADJUST threshold no store lists reasons; pass a lower ``reasons_from``
+        # when applying thresholds of your own to ``entrygate.domain.risk_policy.recommend``.
+        self._reasons_from = self.thresholds.low.adjust_at if reasons_from is None else reasons_from
         self._min_contribution = min_contribution
         self._max_risks = max_risks
 
     @classmethod
-    def from_file(cls, path: Path | str, **options: float) -> RiskScorer:
+    def from_file(cls, path: Path | str, **options: Any) -> RiskScorer:
         """A scorer for one model file."""
         return cls(load_model(path), **options)
 
     @classmethod
-    def from_directory(cls, directory: Path | str, **options: float) -> RiskScorer:
+    def from_directory(cls, directory: Path | str, **options: Any) -> RiskScorer:
         """A scorer for the version the directory's ``current`` pointer names."""
         return cls(load_current(directory), **options)
 
     @classmethod
-    def bundled(cls, **options: float) -> RiskScorer:
+    def bundled(cls, **options: Any) -> RiskScorer:
         """A scorer for the model shipped with entrygate."""
         return cls.from_directory(default_model_dir(), **options)
 
     def probability(self, features: RiskFeatures) -> float:
         """The calibrated probability of a loss; the fastest path, no reasons."""
         x = to_vector(features).astype(np.float64)
-        if np.isnan(x).any():
+        if math.isnan(x.sum()):  # one reduction instead of isnan().any(); inf - inf lands here too
             return float(self.model.predict_proba(x[None, :].astype(np.float32))[0])
         return self.calibrator.apply_one(self.forest.margin(x))
 
     def score(self, features: RiskFeatures) -> RiskEstimate:
         """Probability, 0-100 score and, when risky enough to matter, the reasons."""
         x = to_vector(features).astype(np.float64)
-        if np.isnan(x).any():
+        if math.isnan(x.sum()):
             p = float(self.model.predict_proba(x[None, :].astype(np.float32))[0])
             return RiskEstimate(p, risk_score(p), (), self.version)
-        p = self.calibrator.apply_one(self.forest.margin(x))
+        forest = self.forest
+        path = forest.walk(forest.route(x))
+        p = self.calibrator.apply_one(float(forest.value[path[-1]].sum()))
         risks: tuple[str, ...] = ()
         if p >= self._reasons_from:
-            risks = self._risks(self.forest.margin_and_contributions(x)[1])
+            risks = self._risks(path)
         return RiskEstimate(p, risk_score(p), risks, self.version)
 
     def recommend(self, features: RiskFeatures, *, tolerance: RiskTolerance, authorized_amount: Money,
@@ -119,7 +126,7 @@ class RiskScorer:
         shap = self.model.booster.predict(row, pred_contrib=True, num_threads=1)[0]
         return {name: float(v) for name, v in zip((*FEATURE_NAMES, "expected_value"), shap)}
 
-    def _risks(self, per_feature: np.ndarray) -> tuple[str, ...]:
-        groups = np.bincount(FEATURE_GROUP_INDEX, weights=per_feature, minlength=len(RISK_GROUPS)).tolist()
+    def _risks(self, path: list[np.ndarray]) -> tuple[str, ...]:
+        groups = self.forest.contributions(path, node_key=self._node_group, n_keys=len(RISK_GROUPS)).tolist()
         ranked = sorted(((v, i) for i, v in enumerate(groups) if v >= self._min_contribution), reverse=True)
         return tuple(RISK_GROUPS[i].value for _, i in ranked[: self._max_risks])

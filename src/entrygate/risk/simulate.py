@@ -13,7 +13,7 @@ The population (shares of payment instruments, ``DEFAULT_MIX``):
   small baskets, most of them never paid.
 - **stolen cards** (3.5%): a burst of entries within hours of the theft, often with a foreign
   issuer, larger parties, at odd hours, until the owner reports the card (then every attempt is
-  declined); a third of these cards have earlier, honest history of their owner.
+  declined); a third of the domestic ones have earlier, honest history of their owner.
 
 Each instrument's attempts are replayed in time order and its features are computed only from
 what the platform would have known at that moment: feedback (unpaid trips, labels) arrives with
@@ -61,6 +61,7 @@ class SimulatedHistory:
 
     @property
     def segment_names(self) -> np.ndarray:
+        """The segment name of each row."""
         return np.asarray(SEGMENTS)[self.segments]
 
 
@@ -183,6 +184,18 @@ def _at(day: float, hour: float) -> float:
     return min(float(int(day)) * _DAY + hour, WINDOW_HOURS - 0.01)
 
 
+def _expiry(rng: random.Random, *, tester: bool = False) -> int:
+    """Months from the window's start to the card's expiry month.
+
+    Every segment spans the same range (cards are issued for up to five years), so the model
+    cannot learn "far from expiry means honest"; testers' cards lean towards expiry (old card
+    dumps), and one in ten is already expired, so its attempts are declined.
+    """
+    if tester:
+        return int(60 * rng.betavariate(1.0, 2.0)) - (rng.random() < 0.1) * 60
+    return rng.randint(1, 60)
+
+
 def _basket(rng: random.Random, mu: float, party: int) -> float:
     return round(rng.lognormvariate(mu, 0.6) * (1 + 0.5 * (party - 1)), 2)
 
@@ -232,7 +245,7 @@ def _plan_honest(rng: random.Random) -> tuple[_Card, list[_Attempt]]:
     foreign = rng.random() < 0.07
     card = _Card(_pick(rng, _HONEST_BRANDS),
                  _pick(rng, {"credit": 0.55, "debit": 0.36, "prepaid": 0.05, "unknown": 0.04}),
-                 foreign, rng.randint(1, 48))
+                 foreign, _expiry(rng))
     start = rng.uniform(0, WINDOW_HOURS * 0.95)
     if foreign:  # a tourist: a few visits within days
         n, end = 1 + int(rng.expovariate(1 / 1.5)), min(start + rng.uniform(1, 6) * _DAY, WINDOW_HOURS)
@@ -244,7 +257,7 @@ def _plan_honest(rng: random.Random) -> tuple[_Card, list[_Attempt]]:
 def _plan_non_payer(rng: random.Random) -> tuple[_Card, list[_Attempt]]:
     card = _Card(_pick(rng, _HONEST_BRANDS),
                  _pick(rng, {"debit": 0.45, "prepaid": 0.3, "credit": 0.2, "unknown": 0.05}),
-                 rng.random() < 0.08, rng.randint(1, 36))
+                 rng.random() < 0.08, _expiry(rng))
     start = rng.uniform(0, WINDOW_HOURS * 0.8)
     n = min(40, 2 + int(rng.lognormvariate(1.5, 0.7)))
     homes = rng.sample(range(STORES), rng.choice((1, 2, 3, 4)))
@@ -265,7 +278,7 @@ def _plan_non_payer(rng: random.Random) -> tuple[_Card, list[_Attempt]]:
 def _plan_card_tester(rng: random.Random) -> tuple[_Card, list[_Attempt]]:
     card = _Card(_pick(rng, {"VISA": 0.55, "MASTERCARD": 0.35, "AMEX": 0.05, "DISCOVER": 0.03, "OTHER": 0.02}),
                  _pick(rng, {"prepaid": 0.45, "credit": 0.3, "debit": 0.15, "unknown": 0.1}),
-                 rng.random() < 0.55, int(rng.random() ** 2 * 30) - (rng.random() < 0.1))
+                 rng.random() < 0.55, _expiry(rng, tester=True))
     if rng.random() < 0.75:  # a fast burst
         n, span = min(20, 2 + int(rng.expovariate(1 / 4))), rng.uniform(0.2, 3.0)
     else:  # a slow, patient tester
@@ -279,7 +292,7 @@ def _plan_card_tester(rng: random.Random) -> tuple[_Card, list[_Attempt]]:
                      rng.random() < 0.01, declined=rng.random() < 0.5)
         if not a.declined:
             a.value = _basket(rng, 2.3, party)
-            if rng.random() < 0.7:
+            if rng.random() < 0.85:  # the cardholder disputes most of what a tester took
                 a.loss = a.value
                 kind = "invalid_card" if rng.random() < 0.65 else "fraud"
                 a.label, a.label_at = kind, a.t + rng.uniform(12, 120)
@@ -290,7 +303,7 @@ def _plan_card_tester(rng: random.Random) -> tuple[_Card, list[_Attempt]]:
 def _plan_stolen_card(rng: random.Random) -> tuple[_Card, list[_Attempt]]:
     card = _Card(_pick(rng, {"VISA": 0.45, "MASTERCARD": 0.33, "AMEX": 0.18, "DISCOVER": 0.03, "OTHER": 0.01}),
                  _pick(rng, {"credit": 0.72, "debit": 0.22, "prepaid": 0.03, "unknown": 0.03}),
-                 rng.random() < 0.45, rng.randint(1, 40))
+                 rng.random() < 0.45, _expiry(rng))
     theft = _at(rng.uniform(WINDOW_HOURS * 0.1, WINDOW_HOURS - 2) / _DAY, _day_hour(rng, odd=0.45))
     out: list[_Attempt] = []
     if not card.foreign and rng.random() < 0.35:  # the owner shopped here before the theft
@@ -306,7 +319,7 @@ def _plan_stolen_card(rng: random.Random) -> tuple[_Card, list[_Attempt]]:
                      declined=t >= reported or rng.random() < 0.08)
         if not a.declined:
             a.value = _basket(rng, 3.5, party)
-            if rng.random() < 0.85:
+            if rng.random() < 0.9:  # charged back once the owner notices
                 a.loss = a.value
                 if rng.random() < 0.9:
                     a.label, a.label_at = "fraud", reported + rng.uniform(24, 240)

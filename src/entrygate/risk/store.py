@@ -55,7 +55,8 @@ def model_hash(model: TrainedModel) -> str:
     """A short content hash of the booster and calibrator: the version's suffix."""
     digest = hashlib.sha256(model.model_string().encode())
     for key, value in sorted(model.calibrator.as_dict().items()):
-        digest.update(key.encode() + np.asarray(value, dtype=np.float64).tobytes())
+        data = value.encode() if isinstance(value, str) else np.asarray(value, dtype=np.float64).tobytes()
+        digest.update(key.encode() + data)
     return digest.hexdigest()[:8]
 
 
@@ -66,6 +67,7 @@ def new_version(model: TrainedModel, *, now: datetime | None = None) -> str:
 
 
 def model_path(directory: Path | str, version: str) -> Path:
+    """Where the model file of ``version`` lives in ``directory``."""
     return Path(directory) / f"{PREFIX}{version}.joblib"
 
 

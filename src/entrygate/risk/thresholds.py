@@ -28,6 +28,8 @@ MIN_DENIED = 20  # why: a precision measured on fewer denials is mostly noise
 
 @dataclass(frozen=True, slots=True)
 class ToleranceTarget:
+    """What one tolerance's thresholds must achieve on held-out data."""
+
     deny_precision: float
     adjust_recall: float
     adjust_max_good_share: float
