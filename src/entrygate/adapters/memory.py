@@ -247,7 +247,11 @@ class _History:
     def of(self, instrument_id: str, *, now: datetime):  # noqa: ANN201 - InstrumentHistory
         from datetime import timedelta
 
+        from entrygate.adapters.db.history import DECLINE_CODES
         from entrygate.risk.features import InstrumentHistory
+
+        def declined(r: DecisionRecord) -> bool:
+            return any(code in r.reasons for code in DECLINE_CODES)
 
         mine = [r for r in self.d.decisions.values() if r.instrument_id == instrument_id]
         hour, day = now - timedelta(hours=1), now - timedelta(days=1)
@@ -257,8 +261,8 @@ class _History:
         return InstrumentHistory(
             entries_1h=sum(r.decided_at > hour for r in mine), entries_24h=sum(r.decided_at > day for r in mine),
             entries_total=len(mine), distinct_stores_24h=len({r.store_id for r in mine if r.decided_at > day}),
-            declines_24h=sum(r.outcome == "DENY" and r.decided_at > day for r in mine),
-            declines_total=sum(r.outcome == "DENY" for r in mine), trips_total=len(trips),
+            declines_24h=sum(declined(r) and r.decided_at > day for r in mine),
+            declines_total=sum(declined(r) for r in mine), trips_total=len(trips),
             unpaid_trips=sum(t.unpaid > 0 for t in trips), outstanding_balance=float(sum(t.unpaid for t in trips)),
             fraud_labels=labels.count("CustomerFraud"), bad_debt_labels=labels.count("BadDebt"),
             invalid_card_labels=labels.count("InvalidCard"),

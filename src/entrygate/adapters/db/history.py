@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, case, distinct, func, select
+from sqlalchemy import Connection, String, and_, case, cast, distinct, func, or_, select
 
 from entrygate.adapters.db import tables as t
 from entrygate.risk.features import InstrumentHistory
+
+
+DECLINE_CODES = ("PREAUTH_DECLINED", "CARD_EXPIRED", "INSTRUMENT_BLOCKED", "INVALID_CREDENTIAL")
 
 
 class SqlHistory:
@@ -22,13 +25,17 @@ class SqlHistory:
         d, tr, lb, pi = t.decisions.c, t.shopping_trips.c, t.instrument_labels.c, t.payment_instruments.c
         hour, day = now - timedelta(hours=1), now - timedelta(days=1)
         mine = d.instrument_id == instrument_id
+        # A decline is what the card network said (as in the model's training data), not the
+        # platform's own risk or balance denials: counting those would feed a score back into itself.
+        reasons = cast(d.reasons, String)
+        declined = or_(*(reasons.like(f'%"{code}"%') for code in DECLINE_CODES))
         decisions = select(
             func.count(),
             func.coalesce(func.sum(case((d.decided_at > hour, 1), else_=0)), 0),
             func.coalesce(func.sum(case((d.decided_at > day, 1), else_=0)), 0),
             func.count(distinct(case((d.decided_at > day, d.store_id)))),
-            func.coalesce(func.sum(case((and_(d.outcome == "DENY", d.decided_at > day), 1), else_=0)), 0),
-            func.coalesce(func.sum(case((d.outcome == "DENY", 1), else_=0)), 0),
+            func.coalesce(func.sum(case((and_(declined, d.decided_at > day), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((declined, 1), else_=0)), 0),
         ).where(mine)
         trips = select(
             func.count(),
