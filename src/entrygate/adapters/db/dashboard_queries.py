@@ -1,0 +1,177 @@
+"""Read-only SQL behind the console's live view and dashboard (the ``DashboardQueries`` port).
+
+Every query is bounded by a store and a time window, and uses the ``(store_id, decided_at)``
+index. The statements run unchanged on SQLite and PostgreSQL except minute truncation, which each
+dialect spells its own way. Percentiles are nearest-rank (the smallest value with at least p% of
+values at or below it), computed with ORDER BY/OFFSET, since SQLite has no percentile function.
+"""
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine, String, and_, case, cast, func, literal_column, or_, select
+from sqlalchemy.sql import ColumnElement
+
+from entrygate.adapters.db import tables as t
+from entrygate.services.console_dashboard import (Balance, ConnectorCalls, DecisionRow, ExitRow, LiveFilter)
+
+d = t.decisions.c
+
+# Reasons that end a QR or badge entry before the retailer's identity connector is asked.
+_BEFORE_IDENTITY = ("ENTRY_METHOD_DISABLED", "GATE_DISABLED", "PARTY_TOO_LARGE", "INVALID_CREDENTIAL",
+                    "QR_PATTERN_MISMATCH", "BADGE_FORMAT_UNSUPPORTED", "BADGE_PARITY_ERROR")
+
+
+def _has_reason(code: str) -> ColumnElement[bool]:
+    """Whether a decision's JSON list of reason codes holds ``code`` (no code contains another)."""
+    return cast(d.reasons, String).like(f'%"{code}"%')
+
+
+def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+class SqlDashboardQueries:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._sqlite = engine.dialect.name == "sqlite"
+
+    def _rows(self, stmt) -> list[Any]:  # noqa: ANN001
+        with self._engine.connect() as conn:
+            return list(conn.execute(stmt))
+
+    def _minute(self) -> ColumnElement[Any]:
+        if self._sqlite:
+            return func.strftime("%Y-%m-%d %H:%M", d.decided_at)
+        return func.date_trunc("minute", d.decided_at)
+
+    def _in_window(self, store_id: str, since: datetime) -> ColumnElement[bool]:
+        return and_(d.store_id == store_id, d.decided_at >= since)
+
+    def decisions_per_minute(self, store_id: str, *, since: datetime) -> list[tuple[datetime, str, int]]:
+        minute = self._minute().label("minute")
+        rows = self._rows(select(minute, d.outcome, func.count()).where(self._in_window(store_id, since))
+                          .group_by(minute, d.outcome))
+        return [(_as_minute(m), outcome, int(n)) for m, outcome, n in rows]
+
+    def reason_counts(self, store_id: str, *, since: datetime, outcome: str) -> dict[str, int]:
+        # Few distinct reason lists exist, so group by the list and split it here: portable, and
+        # cheaper than unnesting JSON row by row.
+        as_text = cast(d.reasons, String).label("reasons")
+        rows = self._rows(select(as_text, func.count())
+                          .where(and_(self._in_window(store_id, since), d.outcome == outcome)).group_by(as_text))
+        counts: dict[str, int] = {}
+        for reasons, n in rows:
+            for code in _json_list(reasons):
+                counts[code] = counts.get(code, 0) + int(n)
+        return counts
+
+    def risk_histogram(self, store_id: str, *, since: datetime, bucket: int) -> list[tuple[int, int]]:
+        start = ((d.risk_score // bucket) * bucket).label("start")
+        rows = self._rows(select(start, func.count()).where(and_(self._in_window(store_id, since),
+                                                                 d.risk_score.is_not(None)))
+                          .group_by(start))
+        return [(int(s), int(n)) for s, n in rows]
+
+    def latency_percentiles(self, store_id: str, *, since: datetime,
+                            percentiles: tuple[int, ...]) -> tuple[int, dict[int, float], float | None]:
+        where = self._in_window(store_id, since)
+        with self._engine.connect() as conn:
+            n, top = conn.execute(select(func.count(), func.max(d.latency_ms)).where(where)).one()
+            out: dict[int, float] = {}
+            if not n:
+                return 0, out, None
+            for p in percentiles:
+                rank = max(1, math.ceil(p / 100 * n))
+                value = conn.execute(select(d.latency_ms).where(where).order_by(d.latency_ms)
+                                     .offset(rank - 1).limit(1)).scalar_one()
+                out[p] = float(value)
+        return int(n), out, float(top)
+
+    def connector_calls(self, store_id: str, *, since: datetime) -> list[ConnectorCalls]:
+        unavailable = _has_reason("CONNECTOR_UNAVAILABLE")
+        identity = and_(d.channel.in_(("QR_CODE", "BADGE")), *[~_has_reason(c) for c in _BEFORE_IDENTITY])
+        authorization = and_(d.channel.in_(("CREDIT_CARD", "PALM")),
+                             or_(d.decided_by.in_(("RETAILER", "FALLBACK")), unavailable))
+        row = self._rows(select(_count(identity), _count(and_(identity, unavailable)), _count(authorization),
+                                _count(and_(authorization, or_(d.decided_by == "FALLBACK", unavailable))))
+                         .where(self._in_window(store_id, since)))[0]
+        return [ConnectorCalls("identity", int(row[0]), int(row[1])),
+                ConnectorCalls("shopperAuthorization", int(row[2]), int(row[3]))]
+
+    def live(self, store_id: str, *, filters: LiveFilter, after_id: int | None, recent_since: datetime | None,
+             limit: int) -> list[DecisionRow]:
+        stmt = select(t.decisions).where(d.store_id == store_id)
+        if filters.gate_id:
+            stmt = stmt.where(d.gate_id == filters.gate_id)
+        if filters.channel:
+            stmt = stmt.where(d.channel == filters.channel)
+        if filters.outcome:
+            stmt = stmt.where(d.outcome == filters.outcome)
+        if after_id is not None:
+            newer = d.decision_id > after_id
+            stmt = stmt.where(or_(newer, d.decided_at >= recent_since) if recent_since is not None else newer)
+        stmt = stmt.order_by(d.decision_id.desc()).limit(limit)
+        return [_row(r) for r in self._rows(stmt)]
+
+    def decision_by_event(self, store_id: str, event_id: str) -> DecisionRow | None:
+        rows = self._rows(select(t.decisions).where(and_(d.store_id == store_id, d.event_id == event_id))
+                          .order_by(d.decision_id.desc()).limit(1))
+        return _row(rows[0]) if rows else None
+
+    def trip_decisions(self, trip_id: str) -> list[DecisionRow]:
+        return [_row(r) for r in self._rows(select(t.decisions).where(d.trip_id == trip_id)
+                                            .order_by(d.decision_id))]
+
+    def trip_exits(self, trip_id: str) -> list[ExitRow]:
+        e = t.exits.c
+        rows = self._rows(select(t.exits).where(e.trip_id == trip_id).order_by(e.exit_id))
+        return [ExitRow(r.event_id, r.decided_at, str((r.response or {}).get("result", "")),
+                        str((r.response or {}).get("message", ""))) for r in rows]
+
+    def outstanding_balances(self, store_id: str, *, limit: int) -> list[Balance]:
+        s, i = t.shopping_trips.c, t.payment_instruments.c
+        owed = func.sum(s.total_amount - func.coalesce(s.settled_amount, 0)).label("owed")
+        who = func.coalesce(s.instrument_id, s.visitor_id)
+        stmt = (select(who.label("instrument_id"), func.min(s.visitor_id), func.min(i.brand), func.min(i.last4),
+                       s.currency, owed, func.count(), func.max(s.payment_status_time))
+                .select_from(t.shopping_trips.outerjoin(t.payment_instruments,
+                                                        s.instrument_id == i.instrument_id))
+                .where(and_(s.store_id == store_id, s.total_amount.is_not(None),
+                            s.total_amount > func.coalesce(s.settled_amount, 0)))
+                .group_by(who, s.currency).order_by(literal_column("owed").desc()).limit(limit))
+        return [Balance(str(r[0]), str(r[1]), r[2], r[3], r[4], Decimal(str(r[5])), int(r[6]),
+                        _aware(r[7])) for r in self._rows(stmt)]
+
+
+def _row(r) -> DecisionRow:  # noqa: ANN001
+    return DecisionRow(
+        decision_id=int(r.decision_id), event_id=r.event_id, decided_at=r.decided_at, gate_id=r.gate_id,
+        channel=r.channel, outcome=r.outcome, reasons=tuple(_json_list(r.reasons)), decided_by=r.decided_by,
+        visitor_id=r.visitor_id, visitor_type=r.visitor_type, trip_id=r.trip_id, party_size=int(r.party_size),
+        risk_score=r.risk_score, risk_level=r.risk_level, latency_ms=float(r.latency_ms),
+        authorized_amount=r.authorized_amount, currency=r.currency)
+
+
+def _json_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = json.loads(value)
+    return [str(v) for v in value or []]
+
+
+def _as_minute(value: Any) -> datetime:
+    if isinstance(value, str):
+        return datetime.strptime(value, "%Y-%m-%d %H:%M").replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _aware(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)

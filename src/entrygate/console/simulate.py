@@ -1,0 +1,64 @@
+"""A simulated card entry from the console, decided exactly as a gate's would be.
+
+The simulated terminal (``simulation/terminal.py``) turns a public test card number into what a
+real payment terminal hands a gate; the request then goes through the gate API's own parsing and
+``EntryService.admit`` with the gate's identity, so the decision, the trip and the live view are
+those of a real tap.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from entrygate.api.body import parse, request_hash
+from entrygate.api.credentials import parse_credential
+from entrygate.api.schemas import EntryIn
+from entrygate.bootstrap import Container
+from entrygate.domain.channels import GateDirection
+from entrygate.domain.decision import EntryEvent
+from entrygate.domain.keys import KeyKind
+from entrygate.services.auth import Principal
+from entrygate.services.errors import InvalidRequest
+from entrygate.simulation.terminal import TestCard, tokenize
+
+
+@dataclass(frozen=True, slots=True)
+class TestCardChoice:
+    number: str
+    label: str
+
+
+TEST_CARDS = (
+    TestCardChoice("4242424242424242", "Visa 4242 — approves"),
+    TestCardChoice("5555555555554444", "Mastercard 4444 — approves"),
+    TestCardChoice("4000000000009995", "Visa 9995 — insufficient funds"),
+    TestCardChoice("4000000000000002", "Visa 0002 — generic decline"),
+    TestCardChoice("4000000000009987", "Visa 9987 — lost card (blocks the card)"),
+    TestCardChoice("4000000000000069", "Visa 0069 — expired card"),
+)
+_KNOWN = {c.number for c in TEST_CARDS}
+
+
+def simulate_entry(c: Container, principal: Principal, store_id: str, *, gate_id: str, card_number: str,
+                   party_size: int) -> dict[str, Any]:
+    """Tap a public test card at one of the store's entry gates; the gate's answer."""
+    if card_number not in _KNOWN:
+        raise InvalidRequest("card: choose one of the listed test cards", fields=["card"])
+    gates = {g.gate_id: g for g in c.admin.list_gates(principal, store_id)}  # checks the store is theirs
+    gate = gates.get(gate_id)
+    if gate is None or gate.direction is not GateDirection.ENTRY:
+        raise InvalidRequest("gate: choose one of the store's entry gates", fields=["gate"])
+    data = {"eventId": str(uuid.uuid4()),
+            "timestamp": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
+            "channel": "CREDIT_CARD", "interactionType": "TAP", "partySize": party_size,
+            "credential": tokenize(TestCard(card_number))}
+    # From here on, exactly what POST /v1/gates/{gateId}/entries does with a body.
+    body = parse(EntryIn, data)
+    cred_model, credential = parse_credential(body.channel, body.credential)
+    event = EntryEvent(event_id=body.eventId, timestamp=body.timestamp, channel=body.channel,
+                       interaction_type=body.interactionType.value, party_size=body.partySize,
+                       credential=credential, request_hash=request_hash(body.model_copy(update={"credential": {}}),
+                                                                        cred_model))
+    return c.entries.admit(Principal(KeyKind.GATE, gate_pk=gate.gate_pk), gate.gate_id, event)

@@ -1,0 +1,209 @@
+"""The console's plumbing: templates, the signed-in user, checked forms, and errors as pages.
+
+Routes are thin: they read the request, call one service, and render a template. Errors from the
+services become HTML pages here (the API keeps its JSON errors; ``ConsoleRoute`` catches them
+before the API's handlers would).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import Depends, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.templating import Jinja2Templates
+
+from entrygate.bootstrap import Container
+from entrygate.console.session import CSRF_FIELD, Cookies, same_origin
+from entrygate.services.auth import Principal
+from entrygate.services.console_auth import ConsoleUser, SignInThrottled
+from entrygate.services.errors import Conflict, Forbidden, InvalidRequest, NotAuthenticated, NotFound, ServiceError, \
+    Unavailable
+
+TEMPLATES = Path(__file__).with_name("templates")
+STATIC = Path(__file__).with_name("static")
+FRAGMENT_HEADER = "x-console-fragment"
+
+# Pages are the retailer's own data: never cached, never framed, scripts only from this origin.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                                "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+
+class SignInRequired(Exception):
+    """No valid session: pages redirect to the sign-in page, fragments answer 401."""
+
+
+class FormRefused(Exception):
+    """A POST without a valid CSRF token, or from another site."""
+
+
+def container(request: Request) -> Container:
+    return request.app.state.container
+
+
+def cookies(request: Request) -> Cookies:
+    return Cookies(container(request).settings.secret_bytes)
+
+
+def is_fragment(request: Request) -> bool:
+    return request.headers.get(FRAGMENT_HEADER) == "1"
+
+
+# -- dependencies ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """The signed-in user and the session's CSRF token."""
+
+    user: ConsoleUser
+    session_id: str
+    csrf: str
+
+    @property
+    def principal(self) -> Principal:
+        return self.user.principal
+
+
+def signed_in(request: Request) -> Visit:
+    jar = cookies(request)
+    session_id = jar.session_id(request)
+    user = container(request).console_auth.user(session_id) if session_id else None
+    if user is None or session_id is None:
+        raise SignInRequired()
+    visit = Visit(user, session_id, jar.csrf_token(session_id))
+    request.state.visit = visit
+    return visit
+
+
+async def checked_form(request: Request, visit: Visit = Depends(signed_in)) -> FormData:
+    """The POSTed form, once its CSRF token and origin are checked."""
+    form = await request.form()
+    if not same_origin(request) or not cookies(request).csrf_ok(visit.session_id, _str(form.get(CSRF_FIELD))):
+        raise FormRefused()
+    return form
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+# -- rendering ------------------------------------------------------------------------------------
+
+
+def _localtime(value: datetime | None, tz: str | None = None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    if value is None:
+        return ""
+    try:
+        zone = ZoneInfo(tz) if tz else timezone.utc
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = timezone.utc
+    local = value.astimezone(zone)
+    return local.strftime(fmt) + " " + (local.tzname() or "")
+
+
+def _money(value: Any, currency: str | None = None) -> str:
+    if value is None:
+        return "—"
+    text = f"{float(value):,.2f}"
+    return f"{text} {currency}" if currency else text
+
+
+def _make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(TEMPLATES))
+    env = templates.env
+    env.trim_blocks = True
+    env.lstrip_blocks = True
+    env.filters["localtime"] = _localtime
+    env.filters["money"] = _money
+    env.filters["urlquote"] = lambda s: quote(str(s), safe="")
+    env.globals["CSRF_FIELD"] = CSRF_FIELD
+    return templates
+
+
+templates = _make_templates()
+
+
+def render(request: Request, name: str, context: dict[str, Any] | None = None, *, status: int = 200,
+           fragment: str | None = None) -> HTMLResponse:
+    """A page (or, for a fragment request, just ``fragment``), with the console's headers."""
+    ctx = {"visit": getattr(request.state, "visit", None), "path": request.url.path}
+    ctx.update(context or {})
+    visit = ctx["visit"]
+    ctx.setdefault("csrf", visit.csrf if visit else "")
+    template = fragment if (fragment and is_fragment(request)) else name
+    response = templates.TemplateResponse(request, template, ctx, status_code=status)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def redirect(url: str) -> RedirectResponse:
+    response = RedirectResponse(url, status_code=303)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
+    return render(request, "error.html", {"title": title, "message": message}, status=status,
+                  fragment="_error.html")
+
+
+def _service_error(request: Request, exc: ServiceError) -> Response:
+    if isinstance(exc, (NotFound, Forbidden)):
+        # Another retailer's store looks exactly like a store that does not exist.
+        return error_page(request, 404, "Not found", "There is nothing here, or it belongs to another retailer.")
+    if isinstance(exc, SignInThrottled):
+        return error_page(request, 429, "Too many attempts", exc.message)
+    if isinstance(exc, NotAuthenticated):
+        return _sign_in_redirect(request)
+    if isinstance(exc, Unavailable):
+        return error_page(request, 503, "Unavailable", exc.message)
+    if isinstance(exc, (InvalidRequest, Conflict)):
+        return error_page(request, 400, "That did not work", exc.message)
+    return error_page(request, 500, "Error", exc.message)
+
+
+def _sign_in_redirect(request: Request) -> Response:
+    if is_fragment(request) or request.method != "GET":
+        return error_page(request, 401, "Signed out", "Your session has ended. Sign in again.")
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return redirect(f"/console/sign-in?next={quote(target, safe='')}")
+
+
+class ConsoleRoute(APIRoute):
+    """Turns the console's exceptions into pages, so no console URL ever answers with API JSON."""
+
+    def get_route_handler(self) -> Callable:
+        handler = super().get_route_handler()
+
+        async def run(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except SignInRequired:
+                return _sign_in_redirect(request)
+            except FormRefused:
+                return error_page(request, 403, "Form refused",
+                                  "This form has expired or did not come from the console. "
+                                  "Reload the page and try again.")
+            except ServiceError as exc:
+                return _service_error(request, exc)
+
+        return run
+
+
+async def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a (blocking) service call off the event loop."""
+    return await run_in_threadpool(fn, *args, **kwargs)

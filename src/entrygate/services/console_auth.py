@@ -1,0 +1,177 @@
+"""Console sign-in: retailer users, their sessions, and a backoff on repeated wrong passwords.
+
+A session is a random id held by the browser (in a signed cookie, see ``console/session.py``) and,
+hashed, in the database, so signing out ends it everywhere and any process can check it.
+
+Why a backoff and not a lock-out: a hard lock after N failures lets anyone lock a retailer out of
+its console by typing wrong passwords for it. A delay that doubles with each failure, counted per
+email *and* client address, costs a guesser from one address exponentially more time while the
+real user elsewhere signs in as usual (OWASP Authentication Cheat Sheet, "Protect against
+automated attacks"; NIST SP 800-63B section 5.2.2, rate limiting). The counter lives in the
+database so that several processes behind a load balancer share it.
+
+    ServiceError
+    └── NotAuthenticated
+        ├── SignInFailed        wrong email or password (which one is never said)
+        └── SignInThrottled     too many recent failures from this client for this email
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable, Protocol
+
+from entrygate.domain.keys import KeyKind
+from entrygate.services.auth import Principal
+from entrygate.services.errors import NotAuthenticated
+from entrygate.services.ports import Clock, UnitOfWorkFactory
+
+SESSION_LIFETIME = timedelta(hours=12)
+FREE_FAILURES = 3            # typos happen: the first three failures cost nothing
+MAX_LOCK_SECONDS = 15 * 60   # the delay doubles up to this
+FORGET_FAILURES_AFTER = timedelta(hours=24)
+
+
+def lockout_seconds(failures: int) -> float:
+    """How long sign-in stays closed after the ``failures``-th consecutive failure: 1 s, 2 s, 4 s … 15 min."""
+    if failures < FREE_FAILURES:
+        return 0.0
+    return float(min(2 ** (failures - FREE_FAILURES), MAX_LOCK_SECONDS))
+
+
+class SignInFailed(NotAuthenticated):
+    """The email is unknown or the password does not match."""
+
+
+class SignInThrottled(NotAuthenticated):
+    """Sign-in is closed for a while for this email from this client."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(f"Too many failed sign-ins. Wait {retry_after_s} seconds and try again.")
+        self.retry_after_s = retry_after_s
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleSession:
+    session_hash: str
+    user_id: str
+    retailer_id: str
+    email: str
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleUser:
+    user_id: str
+    retailer_id: str
+    email: str
+
+    @property
+    def principal(self) -> Principal:
+        """A console user acts with exactly the scope of its retailer's API key."""
+        return Principal(KeyKind.RETAILER, retailer_id=self.retailer_id)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    session_id: str  # the plaintext the browser keeps; only its hash is stored
+    user: ConsoleUser
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FailureRecord:
+    failures: int
+    last_failed_at: datetime
+    locked_until: datetime | None
+
+
+class SessionStore(Protocol):
+    def create(self, session: ConsoleSession) -> None: ...
+    def get(self, session_hash: str) -> ConsoleSession | None: ...
+    def delete(self, session_hash: str) -> None: ...
+    def purge_expired(self, *, now: datetime) -> int: ...
+
+
+class SignInFailureStore(Protocol):
+    def get(self, key: str) -> FailureRecord | None: ...
+    def record_failure(self, key: str, *, now: datetime, forget_after: timedelta,
+                       lockout: Callable[[int], float]) -> FailureRecord: ...
+    def clear(self, key: str) -> None: ...
+    def purge_stale(self, *, before: datetime) -> int: ...
+
+
+class PasswordVerifier(Protocol):
+    def hash(self, password: str) -> str: ...
+    def verify(self, password_hash: str, password: str) -> bool: ...
+
+
+def session_hash(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def throttle_key(email: str, client: str) -> str:
+    return hashlib.sha256(f"{email}\n{client}".encode()).hexdigest()
+
+
+class ConsoleAuthService:
+    def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock, passwords: PasswordVerifier,
+                 sessions: SessionStore, failures: SignInFailureStore) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._passwords = passwords
+        self._sessions = sessions
+        self._failures = failures
+        self._dummy_hash: str | None = None
+
+    def sign_in(self, email: str, password: str, *, client: str) -> SignedIn:
+        """A new session for a retailer user; SignInFailed or SignInThrottled otherwise."""
+        email = email.strip().lower()
+        now = self._clock.now()
+        key = throttle_key(email, client)
+        record = self._failures.get(key)
+        if record is not None and record.locked_until is not None and record.locked_until > now:
+            # Refused before the password is looked at: a locked client learns nothing by guessing.
+            raise SignInThrottled(_seconds_until(record.locked_until, now))
+        with self._uow() as uow:
+            user = uow.retailers.get_user_by_email(email) if email else None
+        # An unknown email costs the same Argon2 work as a known one, so timing does not tell them apart.
+        matched = self._passwords.verify(user.password_hash if user else self._dummy(), password)
+        if user is None or not matched:
+            record = self._failures.record_failure(key, now=now, forget_after=FORGET_FAILURES_AFTER,
+                                                   lockout=lockout_seconds)
+            if record.locked_until is not None and record.locked_until > now:
+                raise SignInThrottled(_seconds_until(record.locked_until, now))
+            raise SignInFailed("Wrong email or password.")
+        if record is not None:
+            self._failures.clear(key)
+        # Housekeeping rides on sign-ins: expired sessions, and failures long forgotten.
+        self._sessions.purge_expired(now=now)
+        self._failures.purge_stale(before=now - FORGET_FAILURES_AFTER)
+        session_id = secrets.token_urlsafe(32)
+        expires = now + SESSION_LIFETIME
+        self._sessions.create(ConsoleSession(session_hash(session_id), user.user_id, user.retailer_id, user.email,
+                                             now, expires))
+        return SignedIn(session_id, ConsoleUser(user.user_id, user.retailer_id, user.email), expires)
+
+    def user(self, session_id: str) -> ConsoleUser | None:
+        """The user a session belongs to, while it lasts."""
+        session = self._sessions.get(session_hash(session_id))
+        if session is None or session.expires_at <= self._clock.now():
+            return None
+        return ConsoleUser(session.user_id, session.retailer_id, session.email)
+
+    def sign_out(self, session_id: str) -> None:
+        self._sessions.delete(session_hash(session_id))
+
+    def _dummy(self) -> str:
+        if self._dummy_hash is None:
+            self._dummy_hash = self._passwords.hash(secrets.token_hex(16))
+        return self._dummy_hash
+
+
+def _seconds_until(at: datetime, now: datetime) -> int:
+    return max(1, int((at - now).total_seconds() + 0.999))

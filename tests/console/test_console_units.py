@@ -1,0 +1,252 @@
+"""The console's parts that need no server: sign-in policy, form mapping, the QR tester, charts."""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from starlette.datastructures import FormData
+
+from entrygate.api.body import parse
+from entrygate.api.schemas import StoreIn
+from entrygate.api.store_views import store_from_input
+from entrygate.console import charts, forms
+from entrygate.console.routes_stores import qr_pattern_result
+from entrygate.domain.channels import AntiPassback, Channel, FallbackDecision, RiskStrategy, RiskTolerance
+from entrygate.domain.money import Money
+from entrygate.domain.records import RetailerUser
+from entrygate.domain.store import ConnectorConfig, StoreConfig, StoreConfigError, check_store
+from entrygate.services.clock import FixedClock
+from entrygate.services.console_auth import (ConsoleAuthService, FailureRecord, SignInFailed, SignInThrottled,
+                                             lockout_seconds)
+from entrygate.services.errors import InvalidRequest
+
+# -- sign-in policy, with in-memory fakes of its ports ----------------------------------------------
+
+
+class PlainPasswords:
+    def hash(self, password: str) -> str:
+        return "plain:" + password
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        return password_hash == "plain:" + password
+
+
+class MemorySessions:
+    def __init__(self) -> None:
+        self.rows = {}
+
+    def create(self, session) -> None:  # noqa: ANN001
+        self.rows[session.session_hash] = session
+
+    def get(self, session_hash: str):  # noqa: ANN201
+        return self.rows.get(session_hash)
+
+    def delete(self, session_hash: str) -> None:
+        self.rows.pop(session_hash, None)
+
+    def purge_expired(self, *, now: datetime) -> int:
+        gone = [k for k, s in self.rows.items() if s.expires_at <= now]
+        for k in gone:
+            del self.rows[k]
+        return len(gone)
+
+
+class MemoryFailures:
+    def __init__(self) -> None:
+        self.rows: dict[str, FailureRecord] = {}
+
+    def get(self, key: str) -> FailureRecord | None:
+        return self.rows.get(key)
+
+    def record_failure(self, key, *, now, forget_after, lockout) -> FailureRecord:  # noqa: ANN001
+        old = self.rows.get(key)
+        n = 1 if old is None or old.last_failed_at < now - forget_after else old.failures + 1
+        seconds = lockout(n)
+        self.rows[key] = FailureRecord(n, now, now + timedelta(seconds=seconds) if seconds else None)
+        return self.rows[key]
+
+    def clear(self, key: str) -> None:
+        self.rows.pop(key, None)
+
+    def purge_stale(self, *, before: datetime) -> int:
+        stale = [k for k, r in self.rows.items() if r.last_failed_at < before]
+        for k in stale:
+            del self.rows[k]
+        return len(stale)
+
+
+@dataclass
+class _Retailers:
+    users: dict[str, RetailerUser]
+
+    def get_user_by_email(self, email: str) -> RetailerUser | None:
+        return self.users.get(email)
+
+
+class _Uow:
+    def __init__(self, users: dict[str, RetailerUser]) -> None:
+        self.retailers = _Retailers(users)
+
+    def __call__(self, *, write: bool = False) -> _Uow:
+        return self
+
+    def __enter__(self) -> _Uow:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+@pytest.fixture
+def auth():
+    clock = FixedClock(datetime(2026, 11, 27, 18, 0, tzinfo=timezone.utc))
+    user = RetailerUser("usr_1", "ret_1", "ana@example.com", "plain:right-password")
+    service = ConsoleAuthService(uow=_Uow({user.email: user}), clock=clock, passwords=PlainPasswords(),
+                                 sessions=MemorySessions(), failures=MemoryFailures())
+    return service, clock
+
+
+def test_lockout_doubles_after_three_free_failures_up_to_fifteen_minutes():
+    assert [lockout_seconds(n) for n in range(1, 8)] == [0, 0, 1, 2, 4, 8, 16]
+    assert lockout_seconds(40) == 900
+
+
+def test_sign_in_gives_a_session_scoped_to_the_users_retailer(auth):
+    service, _ = auth
+    done = service.sign_in(" Ana@Example.com ", "right-password", client="10.0.0.1")
+    user = service.user(done.session_id)
+    assert user is not None and user.principal.retailer_id == "ret_1" and not user.principal.is_operator
+    service.sign_out(done.session_id)
+    assert service.user(done.session_id) is None
+
+
+def test_sessions_end_after_their_lifetime(auth):
+    service, clock = auth
+    done = service.sign_in("ana@example.com", "right-password", client="10.0.0.1")
+    clock.advance(hours=12, seconds=1)
+    assert service.user(done.session_id) is None
+
+
+def test_failures_slow_down_one_email_from_one_client_only(auth):
+    service, clock = auth
+    for _ in range(2):
+        with pytest.raises(SignInFailed):
+            service.sign_in("ana@example.com", "guess", client="10.0.0.1")
+    with pytest.raises(SignInThrottled) as third:
+        service.sign_in("ana@example.com", "guess", client="10.0.0.1")
+    assert third.value.retry_after_s == 1
+    with pytest.raises(SignInThrottled):  # locked: not even the right password is looked at
+        service.sign_in("ana@example.com", "right-password", client="10.0.0.1")
+    service.sign_in("ana@example.com", "right-password", client="10.0.0.2")  # another client is not locked
+    clock.advance(seconds=2)
+    service.sign_in("ana@example.com", "right-password", client="10.0.0.1")
+    with pytest.raises(SignInFailed):  # the success cleared the count
+        service.sign_in("ana@example.com", "guess", client="10.0.0.1")
+
+
+def test_unknown_email_fails_like_a_wrong_password(auth):
+    service, _ = auth
+    with pytest.raises(SignInFailed, match="Wrong email or password."):
+        service.sign_in("nobody@example.com", "right-password", client="10.0.0.1")
+
+
+# -- the setup form ----------------------------------------------------------------------------------
+
+
+def _form(values: dict) -> FormData:
+    items = []
+    for key, value in values.items():
+        if isinstance(value, (set, list)):
+            items += [(key, v) for v in sorted(value)]
+        elif isinstance(value, bool):
+            continue
+        else:
+            items.append((key, value))
+    return FormData(items)
+
+
+def test_a_saved_store_survives_the_form_unchanged():
+    store = StoreConfig(
+        store_id="s-1", retailer_id="ret_1", name="Downtown", timezone="America/New_York", currency="USD",
+        authorized_amount=Money(Decimal("25.50"), "USD"), entry_methods=frozenset(Channel),
+        risk_strategy=RiskStrategy.PLATFORM_RECOMMENDATION, risk_tolerance=RiskTolerance.LOW,
+        fallback_decision=FallbackDecision.USE_RECOMMENDATION, qr_pattern=r"^X-\d+$", badge_formats=("CSN", "H10301"),
+        max_party_size=5, anti_passback=AntiPassback.HARD, country="US",
+        connectors={"identity": ConnectorConfig("https://r.example/entry", "whsec_" + "A" * 44, 700),
+                    "shopperAuthorization": ConnectorConfig("https://r.example/auth", "whsec_" + "B" * 44, 900)})
+    check_store(store)
+    values = forms.values_from_store(store)
+    body = forms.store_body(_form(values))
+    for name, c in store.connectors.items():  # secrets are never in the form; the API keeps them
+        body["connectors"][name]["secret"] = c.secret
+    again, generated = store_from_input(parse(StoreIn, body), "ret_1")
+    assert generated == {}
+    assert again.with_changes(badge_formats=tuple(sorted(again.badge_formats))) == \
+        store.with_changes(badge_formats=tuple(sorted(store.badge_formats)))
+
+
+def test_validation_errors_land_next_to_their_fields():
+    values = forms.new_store_values() | {"storeId": "bad id!", "authorizedAmount": "lots", "entryMethods": set(),
+                                         "connectors.identity.url": "ftp://x", "maxPartySize": "many"}
+    with pytest.raises(InvalidRequest) as exc:
+        parse(StoreIn, forms.store_body(_form(values)))
+    errors = forms.field_errors(exc.value)
+    assert set(errors) >= {"storeId", "authorizedAmount", "entryMethods", "connectors.identity.url", "maxPartySize"}
+    assert errors["entryMethods"] == "Choose at least one entry method."
+    assert errors["connectors.identity.url"].startswith("Enter the connector's address")
+
+
+def test_a_domain_error_keeps_its_own_sentence():
+    exc = InvalidRequest("fallbackDecision: USE_RECOMMENDATION needs a platform recommendation; under "
+                         "RETAILER_MANAGED choose DENY or ALLOW", fields=["fallbackDecision"])
+    assert forms.field_errors(exc) == {"fallbackDecision": "USE_RECOMMENDATION needs a platform recommendation; "
+                                                           "under RETAILER_MANAGED choose DENY or ALLOW"}
+    error = StoreConfigError("connectors.identity", "is required when QR_CODE or BADGE entry is enabled")
+    mapped = forms.field_errors(InvalidRequest(str(error), fields=[error.field]))
+    assert mapped == {"connectors.identity.url": "Is required when QR_CODE or BADGE entry is enabled"}
+
+
+def test_time_zones_must_be_real():
+    forms.check_timezone("Europe/Berlin")
+    with pytest.raises(InvalidRequest):
+        forms.check_timezone("Mars/Olympus")
+
+
+# -- the QR tester -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pattern, value, state", [
+    (r"^EG1\.[A-Za-z0-9_-]+\.[0-9]+\.[A-Za-z0-9_-]+$", "EG1.tok.88123456.abc", "match"),
+    (r"^EG1\.[A-Za-z0-9_-]+\.[0-9]+\.[A-Za-z0-9_-]+$", "EG1.tok.step.abc", "nomatch"),
+    ("SHOP", "my-SHOP-code", "match"),  # re.search: unanchored patterns match anywhere, as at the gate
+    ("^SHOP$", "SHOP\n", "match"),  # Python's $ also matches before a final newline, as at the gate
+    ("(unclosed", "x", "error"),
+    ("x", "", "empty"),
+    ("x", "x" * 5000, "error"),
+])
+def test_the_qr_tester_judges_as_the_gate_does(pattern, value, state):
+    assert qr_pattern_result(pattern, value)["state"] == state
+
+
+# -- charts ------------------------------------------------------------------------------------------
+
+
+def test_charts_are_well_formed_accessible_svg_with_escaped_text():
+    t0 = datetime(2026, 11, 27, 18, 0, tzinfo=timezone.utc)
+    svgs = [
+        charts.stacked_columns("c1", "Decisions <per> minute", "desc & more", [t0 + timedelta(minutes=i) for i in range(3)],
+                               [charts.Series("Opened", "bar-open", [1, 0, 5]), charts.Series("Denied", "bar-deny", [0, 2, 1])]),
+        charts.columns("c2", "Latency", "p50", ["p50", "p99"], [1.5, 20.0], unit=" ms"),
+        charts.bars("c3", "Reasons", "none", [("<script>", 3)]),
+        charts.bars("c4", "Reasons", "none", []),
+    ]
+    for svg in svgs:
+        root = ET.fromstring(str(svg))
+        assert root.get("role") == "img"
+        ns = "{http://www.w3.org/2000/svg}"
+        title = root.find("title") if root.find("title") is not None else root.find(ns + "title")
+        assert title is not None and title.text
+    assert "&lt;script&gt;" in str(svgs[2]) and "<script>" not in str(svgs[2])
