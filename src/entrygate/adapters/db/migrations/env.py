@@ -2,6 +2,7 @@
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+import entrygate.adapters.db.console_store  # noqa: F401 - registers the console tables on the metadata
 from entrygate.adapters.db.tables import metadata
 
 config = context.config
