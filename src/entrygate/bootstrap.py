@@ -7,22 +7,29 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from entrygate.adapters.db.console_store import SqlConsoleSessions, SqlSignInFailures
+from entrygate.adapters.db.dashboard_queries import SqlDashboardQueries
 from entrygate.adapters.db.engine import make_engine
 from entrygate.adapters.db.uow import SqlUnitOfWorkFactory
 from entrygate.adapters.metrics import PrometheusObserver
 from entrygate.adapters.passwords import Argon2Passwords
 from entrygate.adapters.processor import SandboxProcessor
+from entrygate.adapters.connectors import ConnectorClient, ConnectorMetrics
 from entrygate.domain.channels import Channel
 from entrygate.services.admin import AdminService
 from entrygate.services.auth import Authenticator
 from entrygate.services.card_entry import CardHandler
 from entrygate.services.catalog import Catalog
 from entrygate.services.clock import SystemClock
+from entrygate.services.connectivity import ConnectivityService
+from entrygate.services.console_auth import ConsoleAuthService
+from entrygate.services.console_dashboard import DashboardService
 from entrygate.services.entries import EntryService
 from entrygate.services.exits import ExitService
 from entrygate.services.feedback import FeedbackService
 from entrygate.services.ports import Clock
 from entrygate.services.queries import QueryService
+from entrygate.services.retailer_entry import BadgeHandler, QrHandler
 from entrygate.settings import Settings
 
 
@@ -41,6 +48,10 @@ class Container:
     feedback: FeedbackService
     observer: PrometheusObserver
     passwords: Argon2Passwords
+    connectors: ConnectorClient | None = None  # the retailer connector client (identity, shopper authorization)
+    connectivity: ConnectivityService | None = None  # the connectors' connectivity test
+    console_auth: ConsoleAuthService | None = None  # console sign-in and sessions
+    dashboard: DashboardService | None = None  # the console's live view and dashboard
     extras: dict[str, Any] = field(default_factory=dict)
     _closers: list[Any] = field(default_factory=list)
 
@@ -59,12 +70,23 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
     observer = PrometheusObserver()
     processor = SandboxProcessor(timeout_s=settings.processor_timeout_ms / 1000)
     handlers = {Channel.CREDIT_CARD: CardHandler(secret=settings.secret_bytes)}
+    connectors = ConnectorClient(metrics=ConnectorMetrics(observer.registry))
+    handlers[Channel.QR_CODE] = QrHandler(identity=connectors)
+    handlers[Channel.BADGE] = BadgeHandler(identity=connectors)
     entries = EntryService(uow=uow, catalog=catalog, clock=clock, processor=processor, handlers=handlers,
                            observer=observer)
-    return Container(
+    container = Container(
         settings=settings, engine=engine, uow=uow, clock=clock, catalog=catalog,
         auth=Authenticator(uow, ttl_s=settings.cache_ttl_s),
         admin=AdminService(uow, clock, catalog, passwords),
         entries=entries,
         exits=ExitService(uow=uow, catalog=catalog, clock=clock, handlers=handlers),
         queries=QueryService(uow), feedback=FeedbackService(uow, clock), observer=observer, passwords=passwords)
+    container.connectors = connectors
+    container.connectivity = ConnectivityService(uow=uow, probe=connectors)
+    container.console_auth = ConsoleAuthService(uow=uow, clock=clock, passwords=passwords,
+                                                sessions=SqlConsoleSessions(engine),
+                                                failures=SqlSignInFailures(engine))
+    container.dashboard = DashboardService(uow=uow, queries=SqlDashboardQueries(engine), clock=clock)
+    container._closers.append(connectors.close)
+    return container

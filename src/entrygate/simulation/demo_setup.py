@@ -1,14 +1,18 @@
 """The demo's retailer, store and gates, created through the same services the API uses."""
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
+from typing import Any
 
 from entrygate.bootstrap import Container
+from entrygate.domain.badges import badge_id, csn_badge
 from entrygate.domain.channels import AntiPassback, Channel, GateDirection, RiskStrategy
 from entrygate.domain.keys import KeyKind
 from entrygate.domain.money import Money
-from entrygate.domain.store import StoreConfig
+from entrygate.domain.store import ConnectorConfig, StoreConfig
 from entrygate.services.auth import Principal
+from entrygate.simulation.population import AppUser, DemoBadge
 
 DEMO_EMAIL = "demo@entrygate.local"
 DEMO_PASSWORD = "entrygate-demo"
@@ -22,7 +26,8 @@ class DemoWorld:
     gates: dict[str, tuple[str, str]] = field(default_factory=dict)  # lane name -> (gate id, key)
 
 
-def create_demo_world(c: Container) -> DemoWorld:
+def create_demo_world(c: Container, *, identity: ConnectorConfig | None = None) -> DemoWorld:
+    """The demo retailer and store; with ``identity`` (the reference retailer) QR and badge entry too."""
     operator = Principal(KeyKind.OPERATOR)
     retailer = c.admin.create_retailer(operator, name="Demo Market")
     c.admin.create_user(operator, retailer.id, email=DEMO_EMAIL, password=DEMO_PASSWORD)
@@ -31,10 +36,63 @@ def create_demo_world(c: Container) -> DemoWorld:
                         timezone="America/New_York", currency="USD", authorized_amount=Money.of(25, "USD"),
                         entry_methods=frozenset({Channel.CREDIT_CARD}), risk_strategy=RiskStrategy.NONE,
                         max_party_size=4, anti_passback=AntiPassback.SOFT, country="US")
+    if identity is not None:
+        store = store.with_changes(entry_methods=store.entry_methods | {Channel.QR_CODE, Channel.BADGE},
+                                   badge_formats=DEMO_BADGE_FORMATS, connectors={"identity": identity})
     c.admin.create_store(operator, store)
     world.stores.append(store.store_id)
     gate = c.admin.add_gate(operator, store.store_id, gate_id="lane-1", direction=GateDirection.ENTRY)
     world.gates["card"] = (gate.id, gate.api_key)
     exit_gate = c.admin.add_gate(operator, store.store_id, gate_id="exit-1", direction=GateDirection.EXIT)
     world.gates["exit"] = (exit_gate.id, exit_gate.api_key)
+    if identity is not None:
+        for lane, gate_id in (("qr", "lane-qr"), ("badge", "lane-badge")):
+            created = c.admin.add_gate(operator, store.store_id, gate_id=gate_id, direction=GateDirection.ENTRY)
+            world.gates[lane] = (created.id, created.api_key)
     return world
+
+
+# --- the reference retailer's people ----------------------------------------------------------
+
+DEMO_BADGE_FORMATS = ("H10301", "C1K35", "CSN")
+
+
+@dataclass
+class RetailerPeople:
+    """Who the demo's reference retailer knows: app users (QR codes) and badge holders."""
+
+    shoppers: list[AppUser]
+    associates: list[AppUser]
+    badges: list[DemoBadge]
+
+
+def create_retailer_people(repo: Any, rng: random.Random, *, shoppers: int = 60, associates: int = 6,
+                           badge_holders: int = 24) -> RetailerPeople:
+    """Register app users and badges with the reference retailer (its ``RetailerRepository``).
+
+    Sixty app users: a QR code opens once per visitor and 20-second step, so a busy demo lane
+    needs that many distinct people to show mostly fresh codes.
+    """
+    people = RetailerPeople([], [], [])
+    for i in range(shoppers + associates):
+        associate = i >= shoppers
+        visitor = repo.add_visitor(f"{'assoc' if associate else 'app'}-{i:03d}",
+                                   "ASSOCIATE" if associate else "SHOPPER")
+        (people.associates if associate else people.shoppers).append(
+            AppUser(visitor.visitor_id, visitor.qr_token, associate=associate))
+    for i in range(badge_holders):
+        associate = i % 4 == 0
+        visitor_id = f"{'staff' if associate else 'member'}-{i:03d}"
+        repo.add_visitor(visitor_id, "ASSOCIATE" if associate else "SHOPPER")
+        kind = ("H10301", "C1K35", "CSN")[i % 3]
+        if kind == "CSN":
+            badge = DemoBadge("CSN", csn="04" + "".join(f"{rng.randrange(256):02X}" for _ in range(6)),
+                              associate=associate)
+            repo.add_badge(csn_badge(badge.csn).canonical, visitor_id)
+        else:
+            facility = rng.randrange(1, 200) if kind == "H10301" else rng.randrange(1, 4096)
+            card = rng.randrange(1, 65536)
+            badge = DemoBadge(kind, facility, card, associate=associate)
+            repo.add_badge(badge_id(kind, facility, card).canonical, visitor_id)
+        people.badges.append(badge)
+    return people

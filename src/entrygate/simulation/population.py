@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass
 from typing import Any
 
+from entrygate.domain import qr
+from entrygate.domain.badges import encode, encode_bits
 from entrygate.simulation.terminal import TestCard, random_card_number, tokenize
 
 
@@ -58,3 +61,107 @@ class CardLane:
         label, _, card = self._rng.choices(self._people, weights=self._weights)[0]
         party = 1 if self._rng.random() < 0.85 else self._rng.randint(2, 5)
         return Shopper(label, self.channel, tokenize(card), party_size=party)
+
+
+# --- retailer-identified lanes: QR codes and badges ---------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AppUser:
+    """A visitor of the reference retailer whose app shows rotating QR codes."""
+
+    visitor_id: str
+    qr_token: str
+    associate: bool = False
+
+
+class QrLane:
+    """Phones at the QR scanner: registered shoppers and associates, and the codes that must fail.
+
+    A code opens once per visitor and time step, so a registered shopper is only drawn when
+    their current code is unused; replays and expired codes are drawn on purpose.
+    """
+
+    channel = "QR_CODE"
+
+    def __init__(self, rng: random.Random, *, qr_key: bytes, shoppers: list[AppUser],
+                 associates: list[AppUser], clock: Any = None) -> None:
+        self._rng = rng
+        self._key = qr_key
+        self._shoppers = shoppers
+        self._associates = associates
+        self._clock = clock or time.time
+        self._used: dict[str, int] = {}  # token -> the last step its code was shown at a gate
+        self._recent: list[str] = []
+
+    def next(self) -> Shopper:
+        now = self._clock()
+        step = qr.time_step(now)
+        kind = self._rng.choices(["shopper", "associate", "replay", "expired", "stranger", "other code"],
+                                 weights=[10, 1.5, 1, 1, 0.7, 0.5])[0]
+        if kind in ("shopper", "associate"):
+            fresh = [u for u in (self._associates if kind == "associate" else self._shoppers)
+                     if self._used.get(u.qr_token) != step]
+            if fresh:
+                user = self._rng.choice(fresh)
+                self._used[user.qr_token] = step
+                code = qr.issue(self._key, user.qr_token, now=now)
+                self._recent = [code, *self._recent[:9]]
+                label = "associate (app)" if user.associate else "registered shopper (app)"
+                return Shopper(label, self.channel, {"scanValue": code})
+            kind = "replay"  # everyone has shown this step's code already: a second scan is a replay
+        if kind == "replay" and self._recent:
+            return Shopper("replayed screenshot", self.channel, {"scanValue": self._rng.choice(self._recent)})
+        if kind == "expired":
+            user = self._rng.choice(self._shoppers)
+            code = qr.issue(self._key, user.qr_token, now=now - 3 * qr.STEP_SECONDS)
+            return Shopper("expired code", self.channel, {"scanValue": code})
+        if kind == "other code":
+            return Shopper("someone else's QR code", self.channel,
+                           {"scanValue": f"https://example.com/coupon/{self._rng.randrange(10**6)}"})
+        token = "".join(self._rng.choice("abcdefghijkmnpqrstuvwxyz0123456789") for _ in range(16))
+        return Shopper("stranger's code", self.channel, {"scanValue": qr.issue(b"not the retailer's key", token,
+                                                                                now=now)})
+
+
+@dataclass(frozen=True, slots=True)
+class DemoBadge:
+    """A badge the reference retailer knows: a Wiegand format with facility and card, or a serial number."""
+
+    format: str
+    facility: int | None = None
+    card: int | None = None
+    csn: str | None = None
+    associate: bool = False
+
+
+class BadgeLane:
+    """Badges at the reader: registered shoppers and associates, unknown badges, misreads."""
+
+    channel = "BADGE"
+
+    def __init__(self, rng: random.Random, *, badges: list[DemoBadge]) -> None:
+        self._rng = rng
+        self._badges = badges
+
+    def next(self) -> Shopper:
+        kind = self._rng.choices(["known", "unknown", "parity", "unsupported"], weights=[10, 1.2, 0.8, 0.6])[0]
+        if kind == "unknown":
+            return Shopper("unknown badge", self.channel,
+                           {"bits": encode_bits("H10301", self._rng.randrange(200, 256), self._rng.randrange(65536))})
+        if kind == "unsupported":
+            return Shopper("34-bit badge (not accepted)", self.channel,
+                           {"bits": encode_bits("H10306", self._rng.randrange(65536), self._rng.randrange(65536))})
+        badge = self._rng.choice([b for b in self._badges if b.csn is None] if kind == "parity" else self._badges)
+        who = "associate badge" if badge.associate else "registered badge"
+        if badge.csn is not None:
+            return Shopper(f"{who} (CSN)", self.channel, {"csn": badge.csn})
+        bits = encode_bits(badge.format, badge.facility, badge.card or 0)
+        if kind == "parity":
+            flip = self._rng.randrange(len(bits))
+            return Shopper("badge misread (parity)", self.channel,
+                           {"bits": bits[:flip] + ("1" if bits[flip] == "0" else "0") + bits[flip + 1:]})
+        if self._rng.random() < 0.5:
+            value, length = encode(badge.format, badge.facility, badge.card or 0)
+            return Shopper(f"{who} ({badge.format})", self.channel, {"hex": format(value, "x"), "bitLength": length})
+        return Shopper(f"{who} ({badge.format})", self.channel, {"bits": bits})

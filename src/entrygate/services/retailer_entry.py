@@ -1,0 +1,124 @@
+"""``QR_CODE`` and ``BADGE`` entry: the retailer's identity connector says who it is (DESIGN 2).
+
+entrygate does what it can without the retailer first: a QR code must match the store's
+``qrPattern`` and a badge frame must decode in one of the store's ``badgeFormats`` with good
+parity. Only then is the retailer asked, with the scanned value or canonical badge id base64'd
+as ``identityKey``. A ``SHOPPER`` gets a trip (the entry service opens it), an ``ASSOCIATE`` gets
+in with no trip and no pre-authorization.
+
+When the connector gives no usable answer the store's fallback would apply (DESIGN 3), but for
+identity the only possible fallback is ``DENY``: without the retailer there is no visitor to
+admit, whatever ``fallbackDecision`` says. The decision says so: decided by ``FALLBACK``, with
+``CONNECTOR_UNAVAILABLE`` and ``FALLBACK_APPLIED``.
+"""
+from __future__ import annotations
+
+import re
+import threading
+
+from entrygate.domain import badges
+from entrygate.domain.channels import DecidedBy, GateDirection
+from entrygate.domain.credentials import BadgeRead, QrScan
+from entrygate.domain.reasons import ReasonCode
+from entrygate.services.connector_ports import (MAX_IDENTITY_KEY_BYTES, AuthEvent, ConnectorFailed,
+                                                IdentityConnector, IdentityRejected, KeyChannel, auth_event_id)
+from entrygate.services.entry_context import EntryContext
+from entrygate.services.errors import InvalidRequest
+
+# A store's pattern compiles once; a few hundred distinct patterns is far more than a platform has.
+_PATTERN_CACHE_LIMIT = 1024
+
+
+def ask_identity(identity: IdentityConnector, ctx: EntryContext, key: bytes, channel: KeyChannel) -> None:
+    """Ask the retailer whose key this is, and set the visitor or deny accordingly."""
+    d = ctx.decision
+    location = GateDirection.EXIT.value if ctx.gate.direction is GateDirection.EXIT else GateDirection.ENTRY.value
+    event = AuthEvent(id=auth_event_id(ctx.gate.gate_pk, ctx.event.event_id), timestamp=ctx.event.timestamp,
+                      location=location)
+    try:
+        visitor = identity.identify(ctx.store, identity_key=key, key_channel=channel, auth_event=event)
+    except IdentityRejected:
+        d.deny(ReasonCode.IDENTITY_REJECTED, by=DecidedBy.RETAILER)
+        return
+    except ConnectorFailed:
+        d.deny(ReasonCode.CONNECTOR_UNAVAILABLE, by=DecidedBy.FALLBACK)
+        d.note(ReasonCode.FALLBACK_APPLIED)
+        return
+    d.visitor = visitor
+    d.decided_by = DecidedBy.RETAILER
+
+
+class QrHandler:
+    """A scanned QR code: the store's pattern, then the retailer (keyChannel ``OPTICAL``)."""
+
+    def __init__(self, *, identity: IdentityConnector) -> None:
+        self._identity = identity
+        self._patterns: dict[str, re.Pattern[str]] = {}
+        self._lock = threading.Lock()
+
+    def identify(self, ctx: EntryContext) -> None:
+        scan = ctx.event.credential
+        if not isinstance(scan, QrScan):
+            ctx.decision.deny(ReasonCode.INVALID_CREDENTIAL)
+            return
+        # re.search, so the pattern's own anchors decide whether it must match the whole code
+        # (the default pattern is anchored at both ends).
+        if not self._pattern(ctx.store.qr_pattern).search(scan.scan_value):
+            ctx.decision.deny(ReasonCode.QR_PATTERN_MISMATCH)
+            return
+        key = scan.scan_value.encode("utf-8")
+        if len(key) > MAX_IDENTITY_KEY_BYTES:
+            # Its base64 would exceed the contract's 1000 characters: no retailer can know it.
+            ctx.decision.deny(ReasonCode.INVALID_CREDENTIAL)
+            return
+        ask_identity(self._identity, ctx, key, KeyChannel.OPTICAL)
+
+    def _pattern(self, pattern: str) -> re.Pattern[str]:
+        compiled = self._patterns.get(pattern)
+        if compiled is None:
+            compiled = re.compile(pattern)  # checked when the store was configured
+            with self._lock:
+                if len(self._patterns) >= _PATTERN_CACHE_LIMIT:
+                    self._patterns.clear()
+                self._patterns[pattern] = compiled
+        return compiled
+
+
+class BadgeHandler:
+    """A badge read: decoded in the store's formats, parity checked, then the retailer (``RFID``)."""
+
+    def __init__(self, *, identity: IdentityConnector) -> None:
+        self._identity = identity
+
+    def identify(self, ctx: EntryContext) -> None:
+        read = ctx.event.credential
+        if not isinstance(read, BadgeRead):
+            ctx.decision.deny(ReasonCode.INVALID_CREDENTIAL)
+            return
+        try:
+            badge = decode_read(read, ctx.store.badge_formats)
+        except badges.BadgeReadMalformed as exc:
+            raise InvalidRequest(str(exc), fields=[exc.field]) from None
+        except (badges.BadgeFormatUnsupported, badges.BadgeParityError) as exc:
+            assert exc.reason is not None
+            ctx.decision.deny(exc.reason)
+            return
+        ask_identity(self._identity, ctx, badge.canonical.encode("ascii"), KeyChannel.RFID)
+
+
+def decode_read(read: BadgeRead, formats: tuple[str, ...]) -> badges.BadgeId:
+    """The badge a read names, in the formats a store enables; a ``BadgeError`` otherwise."""
+    if read.csn is not None:
+        badge = badges.csn_badge(read.csn)  # a malformed serial number is a 400 whatever the store accepts
+        if badges.CSN not in formats:
+            raise badges.BadgeFormatUnsupported(len(badge.csn or "") * 4)
+        return badge
+    if read.bits is not None:
+        value, length = badges.frame_from_bits(read.bits)
+    elif read.hex is not None:
+        if read.bit_length is None:
+            raise badges.BadgeReadMalformed("credential.bitLength", "is required with hex")
+        value, length = badges.frame_from_hex(read.hex, read.bit_length)
+    else:
+        raise badges.BadgeReadMalformed("credential", "give bits, hex with bitLength, or csn")
+    return badges.decode(value, length, formats)
