@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from entrygate.adapters.connectors import ConnectorClient, ConnectorMetrics
 from entrygate.adapters.db.console_store import SqlConsoleSessions, SqlSignInFailures
 from entrygate.adapters.db.dashboard_queries import SqlDashboardQueries
 from entrygate.adapters.db.engine import make_engine
@@ -14,7 +15,7 @@ from entrygate.adapters.db.uow import SqlUnitOfWorkFactory
 from entrygate.adapters.metrics import PrometheusObserver
 from entrygate.adapters.passwords import Argon2Passwords
 from entrygate.adapters.processor import SandboxProcessor
-from entrygate.adapters.connectors import ConnectorClient, ConnectorMetrics
+from entrygate.adapters.risk_model import ModelProvider
 from entrygate.domain.channels import Channel
 from entrygate.services.admin import AdminService
 from entrygate.services.auth import Authenticator
@@ -30,6 +31,7 @@ from entrygate.services.feedback import FeedbackService
 from entrygate.services.ports import Clock
 from entrygate.services.queries import QueryService
 from entrygate.services.retailer_entry import BadgeHandler, QrHandler
+from entrygate.services.risk_strategies import StrategyAssessor
 from entrygate.settings import Settings
 
 
@@ -48,10 +50,11 @@ class Container:
     feedback: FeedbackService
     observer: PrometheusObserver
     passwords: Argon2Passwords
-    connectors: ConnectorClient | None = None  # the retailer connector client (identity, shopper authorization)
-    connectivity: ConnectivityService | None = None  # the connectors' connectivity test
-    console_auth: ConsoleAuthService | None = None  # console sign-in and sessions
-    dashboard: DashboardService | None = None  # the console's live view and dashboard
+    connectors: ConnectorClient  # the retailer connector client (identity, shopper authorization)
+    connectivity: ConnectivityService  # the connectors' connectivity test
+    console_auth: ConsoleAuthService  # console sign-in and sessions
+    dashboard: DashboardService  # the console's live view and dashboard
+    risk_model: ModelProvider  # the risk model every process serves (ENTRYGATE_MODEL_DIR, or the bundled one)
     extras: dict[str, Any] = field(default_factory=dict)
     _closers: list[Any] = field(default_factory=list)
 
@@ -69,24 +72,26 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
     passwords = Argon2Passwords()
     observer = PrometheusObserver()
     processor = SandboxProcessor(timeout_s=settings.processor_timeout_ms / 1000)
-    handlers = {Channel.CREDIT_CARD: CardHandler(secret=settings.secret_bytes)}
     connectors = ConnectorClient(metrics=ConnectorMetrics(observer.registry))
-    handlers[Channel.QR_CODE] = QrHandler(identity=connectors)
-    handlers[Channel.BADGE] = BadgeHandler(identity=connectors)
-    entries = EntryService(uow=uow, catalog=catalog, clock=clock, processor=processor, handlers=handlers,
-                           observer=observer)
+    risk_model = ModelProvider(settings.model_path())
+    handlers = {
+        Channel.CREDIT_CARD: CardHandler(secret=settings.secret_bytes),
+        Channel.QR_CODE: QrHandler(identity=connectors),
+        Channel.BADGE: BadgeHandler(identity=connectors),
+    }
+    risk = StrategyAssessor(uow=uow, scorer=risk_model, connector=connectors)
     container = Container(
         settings=settings, engine=engine, uow=uow, clock=clock, catalog=catalog,
         auth=Authenticator(uow, ttl_s=settings.cache_ttl_s),
         admin=AdminService(uow, clock, catalog, passwords),
-        entries=entries,
+        entries=EntryService(uow=uow, catalog=catalog, clock=clock, processor=processor, handlers=handlers,
+                             risk=risk, observer=observer),
         exits=ExitService(uow=uow, catalog=catalog, clock=clock, handlers=handlers),
-        queries=QueryService(uow), feedback=FeedbackService(uow, clock), observer=observer, passwords=passwords)
-    container.connectors = connectors
-    container.connectivity = ConnectivityService(uow=uow, probe=connectors)
-    container.console_auth = ConsoleAuthService(uow=uow, clock=clock, passwords=passwords,
-                                                sessions=SqlConsoleSessions(engine),
-                                                failures=SqlSignInFailures(engine))
-    container.dashboard = DashboardService(uow=uow, queries=SqlDashboardQueries(engine), clock=clock)
+        queries=QueryService(uow), feedback=FeedbackService(uow, clock), observer=observer, passwords=passwords,
+        connectors=connectors, connectivity=ConnectivityService(uow=uow, probe=connectors),
+        console_auth=ConsoleAuthService(uow=uow, clock=clock, passwords=passwords,
+                                        sessions=SqlConsoleSessions(engine), failures=SqlSignInFailures(engine)),
+        dashboard=DashboardService(uow=uow, queries=SqlDashboardQueries(engine), clock=clock),
+        risk_model=risk_model)
     container._closers.append(connectors.close)
     return container

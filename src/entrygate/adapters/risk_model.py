@@ -22,9 +22,9 @@ class ModelProvider:
         self.directory = Path(directory) if directory else default_model_dir()
         self._check_every = check_every_s
         self._lock = threading.Lock()
-        self._pointer = self._read_pointer()
-        self._scorer = self._load()
-        self._checked = time.monotonic()
+        self._pointer = ""
+        self._scorer: RiskScorer | None = None  # loaded on first use: CLI commands that never score skip it
+        self._checked = 0.0
 
     def _read_pointer(self) -> str:
         try:
@@ -39,9 +39,12 @@ class ModelProvider:
 
     def __call__(self) -> RiskScorer:
         now = time.monotonic()
-        if now - self._checked < self._check_every:
+        if self._scorer is not None and now - self._checked < self._check_every:
             return self._scorer
         with self._lock:
+            if self._scorer is None:
+                self._pointer, self._scorer, self._checked = self._read_pointer(), self._load(), now
+                return self._scorer
             if now - self._checked >= self._check_every:
                 self._checked = now
                 pointer = self._read_pointer()
@@ -54,4 +57,4 @@ class ModelProvider:
 
     @property
     def version(self) -> str | None:
-        return self._scorer.version
+        return self().version

@@ -13,4 +13,6 @@ def create() -> FastAPI:
     settings = Settings()
     settings.require_real_secret()
     configure(level=settings.log_level, json=settings.log_json)
-    return create_app(build(settings))
+    container = build(settings)
+    container.risk_model()  # load the model now, not on the first gate's tap
+    return create_app(container)

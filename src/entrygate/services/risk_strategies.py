@@ -116,9 +116,11 @@ def _apply(ctx: EntryContext, recommendation: Recommendation, *, by: DecidedBy) 
     d = ctx.decision
     d.decided_by = by
     if not recommendation.shopper_authorized:
-        if ShopperRisk.BadDebt.value in recommendation.shopper_risks:
+        # The reason is the hard fact when there is one; the model's risk labels only explain.
+        history = ctx.history
+        if isinstance(history, InstrumentHistory) and history.outstanding_balance > 0:
             d.deny(ReasonCode.OUTSTANDING_BALANCE)
-        elif ShopperRisk.CustomerFraud.value in recommendation.shopper_risks:
+        elif isinstance(history, InstrumentHistory) and history.fraud_labels > 0:
             d.deny(ReasonCode.INSTRUMENT_BLOCKED)
         else:
             d.deny(ReasonCode.HIGH_RISK)
