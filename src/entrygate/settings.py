@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     demo: bool = False
     palm_dimension: int = Field(default=128, ge=8, le=4096)
     palm_match_threshold: float | None = None
-    palm_liveness_threshold: float = 0.6
+    palm_liveness_threshold: float = Field(default=0.8, ge=0, le=1)  # domain.palm.LIVENESS_THRESHOLD
     palm_sync_interval_s: float = 1.0
     processor_timeout_ms: int = Field(default=2000, ge=10, le=60000)
     model_dir: str | None = None
