@@ -19,9 +19,11 @@ def test_the_demo_admits_and_refuses_qr_codes_and_badges(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     lines = out.stdout.splitlines()
     assert any("reference retailer" in line for line in lines)
-    decided = [line.split()[:2] for line in lines if line.startswith(("OPEN", "DENY"))]
+    decided = [line.split()[:3] for line in lines if line.startswith(("OPEN", "DENY"))]
     assert len(decided) == 90
-    assert ["OPEN", "QR_CODE"] in decided and ["OPEN", "BADGE"] in decided
+    assert ["OPEN", "demo-downtown", "QR_CODE"] in decided and ["OPEN", "demo-downtown", "BADGE"] in decided
+    stores = {store for _, store, _ in decided}
+    assert stores == {"demo-downtown", "demo-airport", "demo-campus", "demo-kiosk"}, "a store of every kind"
     assert any("IDENTITY_REJECTED" in line for line in lines)
     assert (tmp_path / "retailer.db").exists()
 

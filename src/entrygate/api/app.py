@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import ORJSONResponse
+from entrygate.api.responses import FastJSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
@@ -20,7 +20,7 @@ retailer's systems where the store wants that, records a shopping trip and answe
 
 def create_app(container: Container) -> FastAPI:
     app = FastAPI(title="entrygate", version=__version__, description=DESCRIPTION,
-                  default_response_class=ORJSONResponse)
+                  default_response_class=FastJSONResponse)
     app.state.container = container
     errors.install(app)
     openapi.install(app)
@@ -38,15 +38,15 @@ def create_app(container: Container) -> FastAPI:
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["operations"])
-    async def readyz() -> ORJSONResponse:
+    async def readyz() -> FastJSONResponse:
         def ping() -> None:
             with container.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
         try:
             await run_in_threadpool(ping)
         except Exception:  # noqa: BLE001 - any failure means not ready
-            return ORJSONResponse({"status": "unavailable"}, status_code=503)
-        return ORJSONResponse({"status": "ok"})
+            return FastJSONResponse({"status": "unavailable"}, status_code=503)
+        return FastJSONResponse({"status": "ok"})
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     async def metrics(request: Request) -> Response:

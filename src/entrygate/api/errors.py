@@ -6,7 +6,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
+from entrygate.api.responses import FastJSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -49,23 +49,23 @@ def validation_error(exc: ValidationError | RequestValidationError, *, prefix: s
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
-    async def _service(request: Request, exc: ServiceError) -> ORJSONResponse:
+    async def _service(request: Request, exc: ServiceError) -> FastJSONResponse:
         status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 500)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return ORJSONResponse(error_body(exc.code, exc.message, exc.fields), status_code=status, headers=headers)
+        return FastJSONResponse(error_body(exc.code, exc.message, exc.fields), status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> ORJSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> FastJSONResponse:
         err = validation_error(exc)
-        return ORJSONResponse(error_body(err.code, err.message, err.fields), status_code=400)
+        return FastJSONResponse(error_body(err.code, err.message, err.fields), status_code=400)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> ORJSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> FastJSONResponse:
         code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}.get(exc.status_code, "HTTP_ERROR")
-        return ORJSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
+        return FastJSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> ORJSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> FastJSONResponse:
         log.exception("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
-        return ORJSONResponse(error_body("INTERNAL", "an internal error occurred; it has been logged"),
+        return FastJSONResponse(error_body("INTERNAL", "an internal error occurred; it has been logged"),
                               status_code=500)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import ORJSONResponse
+from entrygate.api.responses import FastJSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from entrygate.api.body import parse, read_json
@@ -24,25 +24,25 @@ async def _body(request: Request, model):  # noqa: ANN001, ANN202
 
 
 @router.post("/v1/admin/retailers", status_code=201, openapi_extra=body(RetailerIn))
-async def create_retailer(request: Request) -> ORJSONResponse:
+async def create_retailer(request: Request) -> FastJSONResponse:
     who = principal(request, KeyKind.OPERATOR, KeyKind.RETAILER)
     body = await _body(request, RetailerIn)
     created = await run_in_threadpool(container(request).admin.create_retailer, who, name=body.name)
-    return ORJSONResponse({"retailerId": created.id, "apiKey": created.api_key}, status_code=201)
+    return FastJSONResponse({"retailerId": created.id, "apiKey": created.api_key}, status_code=201)
 
 
 @router.post("/v1/admin/retailers/{retailerId}/users", status_code=201, openapi_extra=body(UserIn))
-async def create_user(retailerId: str, request: Request) -> ORJSONResponse:
+async def create_user(retailerId: str, request: Request) -> FastJSONResponse:
     who = principal(request, *ADMINS)
     body = await _body(request, UserIn)
     user = await run_in_threadpool(container(request).admin.create_user, who, retailerId,
                                    email=body.email, password=body.password)
-    return ORJSONResponse({"userId": user.user_id, "retailerId": user.retailer_id, "email": user.email},
+    return FastJSONResponse({"userId": user.user_id, "retailerId": user.retailer_id, "email": user.email},
                           status_code=201)
 
 
 @router.post("/v1/admin/stores", status_code=201, openapi_extra=body(StoreIn))
-async def create_store(request: Request) -> ORJSONResponse:
+async def create_store(request: Request) -> FastJSONResponse:
     who = principal(request, *ADMINS)
     body = await _body(request, StoreIn)
     retailer_id = body.retailerId or who.retailer_id
@@ -50,7 +50,7 @@ async def create_store(request: Request) -> ORJSONResponse:
         raise InvalidRequest("retailerId: is required with an operator token", fields=["retailerId"])
     config, generated = store_from_input(body, retailer_id)
     store = await run_in_threadpool(container(request).admin.create_store, who, config)
-    return ORJSONResponse(store_view(store, generated_secrets=generated), status_code=201)
+    return FastJSONResponse(store_view(store, generated_secrets=generated), status_code=201)
 
 
 @router.get("/v1/admin/stores")
@@ -78,12 +78,12 @@ async def update_store(storeId: str, request: Request) -> dict[str, Any]:
 
 
 @router.post("/v1/admin/stores/{storeId}/gates", status_code=201, openapi_extra=body(GateIn))
-async def create_gate(storeId: str, request: Request) -> ORJSONResponse:
+async def create_gate(storeId: str, request: Request) -> FastJSONResponse:
     who = principal(request, *ADMINS)
     body = await _body(request, GateIn)
     created = await run_in_threadpool(container(request).admin.add_gate, who, storeId, gate_id=body.gateId,
                                       direction=body.direction)
-    return ORJSONResponse({"gateId": created.id, "apiKey": created.api_key, "direction": body.direction.value},
+    return FastJSONResponse({"gateId": created.id, "apiKey": created.api_key, "direction": body.direction.value},
                           status_code=201)
 
 

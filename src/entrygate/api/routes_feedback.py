@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
-from fastapi.responses import ORJSONResponse
+from entrygate.api.responses import FastJSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
@@ -50,8 +50,8 @@ class ShopperRiskIn(_Model):
     note: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
 
-def bad_request(message: str) -> ORJSONResponse:
-    return ORJSONResponse({"errorType": "BadRequestException", "errorMsg": message}, status_code=400)
+def bad_request(message: str) -> FastJSONResponse:
+    return FastJSONResponse({"errorType": "BadRequestException", "errorMsg": message}, status_code=400)
 
 
 async def _parse(request: Request, model):  # noqa: ANN001, ANN202
@@ -59,7 +59,7 @@ async def _parse(request: Request, model):  # noqa: ANN001, ANN202
 
 
 @router.post("/v1/feedback/payment-status", openapi_extra=body(PaymentStatusIn))
-async def payment_status(request: Request) -> ORJSONResponse:
+async def payment_status(request: Request) -> FastJSONResponse:
     who = principal(request, KeyKind.RETAILER, KeyKind.OPERATOR)
     try:
         body = await _parse(request, PaymentStatusIn)
@@ -71,11 +71,11 @@ async def payment_status(request: Request) -> ORJSONResponse:
         status = await run_in_threadpool(container(request).feedback.report_payment, who, report)
     except InvalidRequest as exc:
         return bad_request(exc.message)
-    return ORJSONResponse({"status": status})
+    return FastJSONResponse({"status": status})
 
 
 @router.post("/v1/feedback/shopper-risk", openapi_extra=body(ShopperRiskIn))
-async def shopper_risk(request: Request) -> ORJSONResponse:
+async def shopper_risk(request: Request) -> FastJSONResponse:
     who = principal(request, KeyKind.RETAILER, KeyKind.OPERATOR)
     try:
         body = await _parse(request, ShopperRiskIn)
@@ -83,4 +83,4 @@ async def shopper_risk(request: Request) -> ORJSONResponse:
                                          trip_id=body.shoppingTripId, risk=ShopperRisk(body.risk), note=body.note)
     except InvalidRequest as exc:
         return bad_request(exc.message)
-    return ORJSONResponse({"status": status})
+    return FastJSONResponse({"status": status})

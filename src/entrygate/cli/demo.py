@@ -1,11 +1,19 @@
-"""``entrygate demo``: the platform on SQLite with a demo retailer and simulated gates."""
+"""``entrygate demo``: the platform on SQLite, the reference retailer, and simulated gates.
+
+A demo retailer has a store of every kind (one per risk strategy); simulated gates send a
+realistic mix of shoppers — good, declined, indebted, fraudulent; card, QR, badge — and the
+reference retailer's back office reports how each trip's payment ended, so the demo shows
+shoppers stopped for debt and let in again once they pay.
+"""
 from __future__ import annotations
 
 import os
 import random
 import time
+from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich.console import Console
@@ -14,24 +22,25 @@ from entrygate.adapters.db.engine import upgrade
 from entrygate.api.app import create_app
 from entrygate.bootstrap import build
 from entrygate.cli.serverthread import ServerThread
-from entrygate.logs import configure
-from entrygate.settings import DEMO_SECRET, Settings
-from entrygate.simulation.demo_setup import DEMO_EMAIL, DEMO_PASSWORD, create_demo_world
-from entrygate.simulation.demo_setup import create_retailer_people
 from entrygate.domain.store import ConnectorConfig
 from entrygate.domain.webhooks import new_secret
+from entrygate.logs import configure
 from entrygate.retailer.app import Retailer, create_retailer_app
+from entrygate.retailer.reporting import PlatformFeedback
 from entrygate.retailer.settings import RetailerSettings
+from entrygate.settings import DEMO_SECRET, Settings
+from entrygate.simulation.demo_setup import DEMO_EMAIL, DEMO_PASSWORD, DemoWorld, create_demo_world, create_retailer_people
 from entrygate.simulation.gate import SimulatedGate
-from entrygate.simulation.population import BadgeLane, CardLane, QrLane
+from entrygate.simulation.population import NON_PAYER, BadgeLane, CardLane, QrLane, Shopper
 
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 
 
 def demo(port: int = typer.Option(8000, help="Port for the platform (0 picks a free one)."),
          data_dir: Path = typer.Option(Path("var/demo"), help="Where the demo keeps its databases."),
          rate: float = typer.Option(2.0, min=0.1, max=200, help="Entries per second."),
          count: Optional[int] = typer.Option(None, help="Stop after this many entries (default: until Ctrl-C)."),
+         debt_seconds: float = typer.Option(30.0, min=1, help="Seconds before a non-payer settles a debt."),
          seed: int = typer.Option(7, help="Seed of the simulated shoppers.")) -> None:
     """Run the platform with a demo retailer and simulated gates, printing a line per decision."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -43,49 +52,99 @@ def demo(port: int = typer.Option(8000, help="Port for the platform (0 picks a f
     configure(level=settings.log_level, json=False)
     upgrade(settings.sqlalchemy_url)
     container = build(settings)
+    container.risk_model()
     retailer_server, retailer = _start_retailer(data_dir)
-    world = create_demo_world(container, identity=ConnectorConfig(retailer_server.url, retailer.signing_secret, 800))
+    connector = ConnectorConfig(retailer_server.url, retailer.signing_secret, 800)
+    world = create_demo_world(container, identity=connector, authorization=connector)
     server = ServerThread(create_app(container), port=port or None).start()
     console.print(f"[bold]entrygate demo[/] serving on {server.url}")
     console.print(f"  API docs     {server.url}/docs")
     console.print(f"  console      {server.url}/console   login {DEMO_EMAIL} / {DEMO_PASSWORD}")
     console.print(f"  retailer key {world.retailer_key}")
-    console.print(f"  reference retailer (QR and badge identity) {retailer_server.url}")
+    console.print(f"  reference retailer (identity, shopper authorization) {retailer_server.url}")
+    console.print(f"  stores       {', '.join(world.stores)}")
     console.print("Simulated gates are sending entries; Ctrl-C stops.\n")
-    rng = random.Random(seed)
-    gate_id, key = world.gates["card"]
-    exit_id, exit_key = world.gates["exit"]
-    gate = SimulatedGate(server.url, gate_id, key)
-    exit_gate = SimulatedGate(server.url, exit_id, exit_key)
-    lanes = [CardLane(rng)]
-    people = create_retailer_people(retailer.repo, rng)
-    lanes += [QrLane(rng, qr_key=retailer.settings.qr_key, shoppers=people.shoppers, associates=people.associates),
-              BadgeLane(rng, badges=people.badges)]
-    lane_gates = {channel: SimulatedGate(server.url, *world.gates[name])
-                  for channel, name in (("QR_CODE", "qr"), ("BADGE", "badge"))}
-    inside: list[str] = []
-    sent = 0
+    run = DemoRun(server.url, world, retailer, random.Random(seed), debt_s=debt_seconds)
     try:
-        while count is None or sent < count:
-            lane = rng.choice(lanes)
-            shopper = lane.next()
-            answer = lane_gates.get(shopper.channel, gate).enter(shopper.channel, shopper.credential,
-                                                                 party_size=shopper.party_size)
-            sent += 1
-            print_decision(shopper.label, shopper.channel, answer)
-            if answer.get("shoppingTripId"):
-                inside.append(answer["shoppingTripId"])
-            if len(inside) > 6 or (inside and rng.random() < 0.3):
-                exit_gate.exit(inside.pop(0))
+        while count is None or run.sent < count:
+            run.step()
             time.sleep(1 / rate)
     except KeyboardInterrupt:
         pass
     finally:
+        run.close()
         server.stop()
         container.close()
         retailer_server.stop()
         retailer.close()
-    console.print(f"\n{sent} entries decided; the database is {db}")
+    console.print(f"\n{run.sent} entries decided; the database is {db}")
+
+
+@dataclass
+class DemoRun:
+    url: str
+    world: DemoWorld
+    retailer: Retailer
+    rng: random.Random
+    debt_s: float = 30.0
+    sent: int = 0
+    inside: list[tuple[str, str, str]] = field(default_factory=list)  # (trip, store, who)
+    debts: list[tuple[float, str, str, Decimal]] = field(default_factory=list)  # (due, store, trip, total)
+
+    def __post_init__(self) -> None:
+        people = create_retailer_people(self.retailer.repo, self.rng)
+        # Many distinct shoppers: a real one comes by once a day, not every few seconds.
+        self.cards = CardLane(self.rng, good=2000)
+        self.qr = QrLane(self.rng, qr_key=self.retailer.settings.qr_key, shoppers=people.shoppers,
+                         associates=people.associates)
+        self.badges = BadgeLane(self.rng, badges=people.badges)
+        self.card_gates = {s: SimulatedGate(self.url, *g) for s, g in self.world.card_gates.items()}
+        self.exit_gates = {s: SimulatedGate(self.url, *g) for s, g in self.world.exit_gates.items()}
+        self.lane_gates = {"QR_CODE": SimulatedGate(self.url, *self.world.gates["qr"]),
+                           "BADGE": SimulatedGate(self.url, *self.world.gates["badge"])}
+        self.back_office = PlatformFeedback(self.url, self.world.retailer_key)
+
+    def step(self) -> None:
+        lane = self.rng.choices([self.cards, self.qr, self.badges], weights=[4, 1, 1])[0]
+        shopper: Shopper = lane.next()
+        if shopper.channel == "CREDIT_CARD":
+            store = self.rng.choice(self.world.stores)
+            gate = self.card_gates[store]
+        else:
+            store, gate = "demo-downtown", self.lane_gates[shopper.channel]
+        answer = gate.enter(shopper.channel, shopper.credential, party_size=shopper.party_size)
+        self.sent += 1
+        print_decision(shopper.label, shopper.channel, store, answer)
+        if answer.get("shoppingTripId"):
+            self.inside.append((answer["shoppingTripId"], store, shopper.label))
+        if len(self.inside) > 6 or (self.inside and self.rng.random() < 0.3):
+            self._leave(*self.inside.pop(0))
+        self._collect_debts()
+
+    def _leave(self, trip: str, store: str, who: str) -> None:
+        """The shopper walks out; the back office charges the basket and reports how it went."""
+        self.exit_gates[store].exit(trip)
+        total = Decimal(self.rng.randrange(300, 6000)) / 100
+        if who == NON_PAYER:
+            self.back_office.report_payment(store_id=store, trip_id=trip, total=total, settled=Decimal(0),
+                                            currency="USD")
+            self.debts.append((time.monotonic() + self.debt_s, store, trip, total))
+            console.print(f"[yellow]DEBT[/] {store:<14} {who:<26} {total:>6} USD unpaid  {trip}")
+        else:
+            self.back_office.report_payment(store_id=store, trip_id=trip, total=total, settled=total,
+                                            currency="USD")
+
+    def _collect_debts(self) -> None:
+        now = time.monotonic()
+        for due in [d for d in self.debts if d[0] <= now]:
+            self.debts.remove(due)
+            _, store, trip, total = due
+            self.back_office.report_payment(store_id=store, trip_id=trip, total=total, settled=total,
+                                            currency="USD")
+            console.print(f"[cyan]PAID[/] {store:<14} {NON_PAYER:<26} {total:>6} USD settled; access restored  {trip}")
+
+    def close(self) -> None:
+        self.back_office.close()
 
 
 def _start_retailer(data_dir: Path) -> tuple[ServerThread, Retailer]:
@@ -97,10 +156,11 @@ def _start_retailer(data_dir: Path) -> tuple[ServerThread, Retailer]:
     return ServerThread(app).start(), app.state.retailer
 
 
-def print_decision(label: str, channel: str, answer: dict) -> None:
+def print_decision(label: str, channel: str, store: str, answer: dict[str, Any]) -> None:
     decision = answer["decision"]
     colour = "green" if decision == "OPEN" else "red"
     reasons = ", ".join(r["code"] for r in answer.get("reasons", [])) or "-"
-    party = f" x{answer.get('partySize')}" if answer.get("partySize", 1) > 1 else ""
-    console.print(f"[{colour}]{decision:<4}[/] {channel:<11} {label:<26}{party:<3} {reasons:<40} "
-                  f"{answer.get('latencyMs', 0):6.1f} ms  {answer.get('shoppingTripId') or ''}")
+    party = f"x{answer.get('partySize')}" if answer.get("partySize", 1) > 1 else ""
+    risk = f"risk {answer['risk']['score']:>3}" if answer.get("risk") else " " * 8
+    console.print(f"[{colour}]{decision:<4}[/] {store:<14} {channel:<11} {label:<26}{party:<3} {reasons:<38} "
+                  f"{risk} {answer.get('decidedBy', ''):<8} {answer.get('latencyMs', 0):6.1f} ms")

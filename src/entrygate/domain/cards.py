@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Callable
@@ -126,7 +127,18 @@ def instrument_id(card: CardCredential, *, secret: bytes) -> str:
 
 def instrument_id_for(source: str, *, secret: bytes) -> str:
     digest = hmac.new(secret, source.encode(), hashlib.sha256).hexdigest()
-    return "pi_" + digest[:32]
+    return "pi_" + digest[:32].translate(_HEX_TO_LETTERS)
+
+
+# Ids written with letters only can never hold a run of digits, so no id entrygate hands out is
+# ever mistaken for a card number when a device sends it back.
+_HEX_TO_LETTERS = str.maketrans("0123456789abcdef", "abcdefghijklmnop")
+_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz"
+
+
+def new_id(prefix: str, *, length: int = 24) -> str:
+    """A random id (letters only; 24 letters carry 112 bits)."""
+    return f"{prefix}_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
 
 
 def fingerprint(value: str, *, secret: bytes) -> str:

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 from typing import Protocol
 
+from entrygate.domain.cards import new_id
 from entrygate.domain.channels import GateDirection
 from entrygate.domain.keys import KeyKind, new_key
 from entrygate.domain.records import ApiKeyRecord, Gate, Retailer, RetailerUser
@@ -47,7 +47,7 @@ class AdminService:
     def create_retailer(self, principal: Principal, *, name: str) -> CreatedKey:
         if not principal.is_operator:
             raise Forbidden("only an operator can create retailers")
-        retailer = Retailer("ret_" + secrets.token_hex(8), name.strip(), self._clock.now())
+        retailer = Retailer(new_id("ret", length=16), name.strip(), self._clock.now())
         key = new_key(KeyKind.RETAILER)
         with self._uow(write=True) as uow:
             uow.retailers.add(retailer, ApiKeyRecord(key.key_id, key.secret_hash, retailer.retailer_id))
@@ -61,7 +61,7 @@ class AdminService:
             raise InvalidRequest("email: not an email address", fields=["email"])
         if len(password) < MIN_PASSWORD_LENGTH:
             raise InvalidRequest(f"password: at least {MIN_PASSWORD_LENGTH} characters", fields=["password"])
-        user = RetailerUser("usr_" + secrets.token_hex(8), retailer_id, email, self._passwords.hash(password))
+        user = RetailerUser(new_id("usr", length=16), retailer_id, email, self._passwords.hash(password))
         with self._uow(write=True) as uow:
             if uow.retailers.get(retailer_id) is None:
                 raise NotFound(f"retailer {retailer_id} not found")
@@ -118,7 +118,7 @@ class AdminService:
             raise InvalidRequest("gateId: up to 255 characters of [0-9a-zA-Z_-]", fields=["gateId"])
         store = self.get_store(principal, store_id)
         key = new_key(KeyKind.GATE)
-        gate = Gate("gpk_" + secrets.token_hex(8), gate_id, store.store_id, direction, True, self._clock.now())
+        gate = Gate(new_id("gpk", length=16), gate_id, store.store_id, direction, True, self._clock.now())
         with self._uow(write=True) as uow:
             try:
                 uow.gates.add(gate, ApiKeyRecord(key.key_id, key.secret_hash, gate.gate_pk))

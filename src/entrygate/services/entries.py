@@ -11,12 +11,12 @@ decision that is not on record. Two requests with one event id race to the uniqu
 """
 from __future__ import annotations
 
-import secrets
 import time
 from typing import Any, Mapping
 
 import structlog
 
+from entrygate.domain.cards import new_id
 from entrygate.domain.channels import AntiPassback, Channel, GateDirection, TripStatus, VisitorType
 from entrygate.domain.decision import EntryEvent, Visitor
 from entrygate.domain.money import Money
@@ -74,7 +74,7 @@ class EntryService:
         if replay is not None:
             return replay
         ctx = EntryContext(store=store, gate=gate, event=event, now=self._clock.now(),
-                           amount=store.authorized_amount, trip_id="trip_" + secrets.token_hex(12))
+                           amount=store.authorized_amount, trip_id=new_id("trip"))
         self._decide(ctx)
         latency_ms = round((time.perf_counter() - started) * 1000, 3)
         return self._record(ctx, latency_ms)

@@ -7,7 +7,7 @@ from typing import Any
 
 from entrygate.bootstrap import Container
 from entrygate.domain.badges import badge_id, csn_badge
-from entrygate.domain.channels import AntiPassback, Channel, GateDirection, RiskStrategy
+from entrygate.domain.channels import AntiPassback, Channel, FallbackDecision, GateDirection, RiskStrategy
 from entrygate.domain.keys import KeyKind
 from entrygate.domain.money import Money
 from entrygate.domain.store import ConnectorConfig, StoreConfig
@@ -24,30 +24,56 @@ class DemoWorld:
     retailer_key: str
     stores: list[str] = field(default_factory=list)
     gates: dict[str, tuple[str, str]] = field(default_factory=dict)  # lane name -> (gate id, key)
+    card_gates: dict[str, tuple[str, str]] = field(default_factory=dict)  # store id -> its card lane
+    exit_gates: dict[str, tuple[str, str]] = field(default_factory=dict)  # store id -> its exit
 
 
-def create_demo_world(c: Container, *, identity: ConnectorConfig | None = None) -> DemoWorld:
-    """The demo retailer and store; with ``identity`` (the reference retailer) QR and badge entry too."""
+# A store of every kind: one per risk strategy. Downtown also takes QR codes and badges.
+DEMO_STORES = (
+    ("demo-downtown", "Demo Market Downtown", RiskStrategy.PLATFORM_MANAGED, FallbackDecision.DENY),
+    ("demo-airport", "Demo Market Airport", RiskStrategy.PLATFORM_RECOMMENDATION, FallbackDecision.USE_RECOMMENDATION),
+    ("demo-campus", "Demo Market Campus", RiskStrategy.RETAILER_MANAGED, FallbackDecision.DENY),
+    ("demo-kiosk", "Demo Market Kiosk", RiskStrategy.NONE, FallbackDecision.DENY),
+)
+
+
+def create_demo_world(c: Container, *, identity: ConnectorConfig | None = None,
+                      authorization: ConnectorConfig | None = None) -> DemoWorld:
+    """The demo retailer and its stores.
+
+    With ``identity`` (the reference retailer) Downtown takes QR codes and badges too; with
+    ``authorization`` the airport and campus stores ask the reference retailer about card holders.
+    """
     operator = Principal(KeyKind.OPERATOR)
     retailer = c.admin.create_retailer(operator, name="Demo Market")
     c.admin.create_user(operator, retailer.id, email=DEMO_EMAIL, password=DEMO_PASSWORD)
     world = DemoWorld(retailer.id, retailer.api_key)
-    store = StoreConfig(store_id="demo-downtown", retailer_id=retailer.id, name="Demo Market Downtown",
-                        timezone="America/New_York", currency="USD", authorized_amount=Money.of(25, "USD"),
-                        entry_methods=frozenset({Channel.CREDIT_CARD}), risk_strategy=RiskStrategy.NONE,
-                        max_party_size=4, anti_passback=AntiPassback.SOFT, country="US")
-    if identity is not None:
-        store = store.with_changes(entry_methods=store.entry_methods | {Channel.QR_CODE, Channel.BADGE},
-                                   badge_formats=DEMO_BADGE_FORMATS, connectors={"identity": identity})
-    c.admin.create_store(operator, store)
-    world.stores.append(store.store_id)
-    gate = c.admin.add_gate(operator, store.store_id, gate_id="lane-1", direction=GateDirection.ENTRY)
-    world.gates["card"] = (gate.id, gate.api_key)
-    exit_gate = c.admin.add_gate(operator, store.store_id, gate_id="exit-1", direction=GateDirection.EXIT)
-    world.gates["exit"] = (exit_gate.id, exit_gate.api_key)
+    for store_id, name, strategy, fallback in DEMO_STORES:
+        if strategy in (RiskStrategy.PLATFORM_RECOMMENDATION, RiskStrategy.RETAILER_MANAGED) and authorization is None:
+            strategy = RiskStrategy.PLATFORM_MANAGED
+        store = StoreConfig(store_id=store_id, retailer_id=retailer.id, name=name, timezone="America/New_York",
+                            currency="USD", authorized_amount=Money.of(25, "USD"),
+                            entry_methods=frozenset({Channel.CREDIT_CARD}), risk_strategy=strategy,
+                            fallback_decision=fallback, max_party_size=4, anti_passback=AntiPassback.SOFT,
+                            country="US")
+        if authorization is not None and strategy is not RiskStrategy.PLATFORM_MANAGED and \
+                strategy is not RiskStrategy.NONE:
+            store = store.with_changes(connectors={"shopperAuthorization": authorization})
+        if store_id == "demo-downtown" and identity is not None:
+            store = store.with_changes(entry_methods=store.entry_methods | {Channel.QR_CODE, Channel.BADGE},
+                                       badge_formats=DEMO_BADGE_FORMATS,
+                                       connectors={**store.connectors, "identity": identity})
+        c.admin.create_store(operator, store)
+        world.stores.append(store_id)
+        gate = c.admin.add_gate(operator, store_id, gate_id="lane-1", direction=GateDirection.ENTRY)
+        world.card_gates[store_id] = (gate.id, gate.api_key)
+        exit_gate = c.admin.add_gate(operator, store_id, gate_id="exit-1", direction=GateDirection.EXIT)
+        world.exit_gates[store_id] = (exit_gate.id, exit_gate.api_key)
+    world.gates["card"] = world.card_gates["demo-downtown"]
+    world.gates["exit"] = world.exit_gates["demo-downtown"]
     if identity is not None:
         for lane, gate_id in (("qr", "lane-qr"), ("badge", "lane-badge")):
-            created = c.admin.add_gate(operator, store.store_id, gate_id=gate_id, direction=GateDirection.ENTRY)
+            created = c.admin.add_gate(operator, "demo-downtown", gate_id=gate_id, direction=GateDirection.ENTRY)
             world.gates[lane] = (created.id, created.api_key)
     return world
 

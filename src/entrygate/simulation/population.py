@@ -21,16 +21,27 @@ class Shopper:
     party_size: int = 1
 
 
-# (label, weight, card factory). Weights give a plausible store morning: most taps are good.
+NON_PAYER = "repeat non-payer"
+CARD_TESTER = "card tester"
+
+
+# (label, weight, card). Weights give a plausible store morning: most taps are good.
 def card_population(rng: random.Random, *, good: int = 40) -> list[tuple[str, float, TestCard]]:
     people: list[tuple[str, float, TestCard]] = []
     for _ in range(good):
         prefix = rng.choice(["4", "51", "55", "2221", "37"])
         pan = random_card_number(rng, prefix=prefix) if prefix != "37" else _amex(rng)
-        people.append(("good shopper", 1.0, TestCard(pan, exp_month=rng.randint(1, 12),
+        # All good shoppers together weigh 40: most taps are good, however many there are.
+        people.append(("good shopper", 40 / good, TestCard(pan, exp_month=rng.randint(1, 12),
                                                      exp_year=rng.randint(2027, 2031),
                                                      funding=rng.choice(["credit", "credit", "debit"]))))
+    # Repeat non-payers: good cards whose trips the retailer reports unpaid; they pay up later.
+    for _ in range(3):
+        people.append((NON_PAYER, 1.2, TestCard(random_card_number(rng, prefix="4"), funding="debit")))
     people += [
+        # A card tester probes one prepaid foreign card again and again; the model learns the pattern.
+        (CARD_TESTER, 1.0, TestCard("4000000000009995", funding="prepaid", issuer_country="NG")),
+        ("stolen card", 0.5, TestCard(random_card_number(rng, prefix="55"), funding="prepaid", issuer_country="RU")),
         ("good shopper (test card)", 3.0, TestCard("4242424242424242")),
         ("insufficient funds", 1.5, TestCard("4000000000009995")),
         ("generic decline", 1.0, TestCard("4000000000000002")),
@@ -60,6 +71,8 @@ class CardLane:
     def next(self) -> Shopper:
         label, _, card = self._rng.choices(self._people, weights=self._weights)[0]
         party = 1 if self._rng.random() < 0.85 else self._rng.randint(2, 5)
+        if label == "stolen card":
+            party = self._rng.randint(3, 5)
         return Shopper(label, self.channel, tokenize(card), party_size=party)
 
 
