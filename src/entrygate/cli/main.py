@@ -68,6 +68,14 @@ def create_token(database_url: Optional[str] = typer.Option(None, help="Override
         container.close()
 
 
+def _recorded_history(database_url: Optional[str], **options):  # noqa: ANN003, ANN202 - risk.cli.DatabaseSource
+    """Labelled entries from the platform database; imported on use, so ``entrygate --help`` stays fast."""
+    from entrygate.adapters.db.training import read_training_data
+
+    settings = Settings(database_url=database_url) if database_url else Settings()
+    return read_training_data(settings.sqlalchemy_url, **options)
+
+
 def _register_optional() -> None:
     """Sub-commands that live with their features."""
     from entrygate.cli import demo, simulate
@@ -75,8 +83,8 @@ def _register_optional() -> None:
     app.command("demo")(demo.demo)
     app.command("simulate")(simulate.simulate)
     try:
-        from entrygate.risk.cli import app as risk_app
-        app.add_typer(risk_app, name="risk")
+        from entrygate.risk.cli import make_app as make_risk_app
+        app.add_typer(make_risk_app(database_source=_recorded_history), name="risk")
     except ImportError:
         pass
     try:

@@ -1,23 +1,49 @@
 """``entrygate risk train`` and ``entrygate risk evaluate`` (DESIGN 7).
 
-``make_app(training_source=...)`` builds the sub-app; the composition root passes a
-``TrainingSource`` that reads recorded decisions and feedback from the database. Without one (or
-with ``--simulated N``) the commands use the simulated history (``simulate.py``) and say so.
-Run standalone with ``python -m entrygate.risk.cli``.
+Where the labelled entries come from, the first that applies:
+
+1. ``--simulated N``: a simulated history of N payment instruments (``simulate.py``);
+2. a ``training_source`` given to ``make_app``: a callable returning ``TrainingData`` (embedding, tests);
+3. a ``database_source`` given to ``make_app``: the recorded decisions and feedback of the platform
+   database at ``--database-url`` (``entrygate`` wires ``adapters/db/training.py``). When it holds
+   too little labelled history (``NotEnoughHistory``), the command says so and trains on the
+   simulated history instead;
+4. otherwise the simulated history, and the command says so.
+
+Models go to ``--model-dir`` (``ENTRYGATE_MODEL_DIR``, the directory the platform serves from;
+default ``./models``): a new versioned file, then the ``current`` pointer. Run standalone (no
+database source) with ``python -m entrygate.risk.cli``.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, NamedTuple, Protocol
+from typing import Annotated, Any, NamedTuple, Protocol
 
 import numpy as np
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-DEFAULT_MODEL_DIR = Path("models/risk")
+
+class TrainingSourceError(Exception):
+    """A source could not give labelled entries (say, the database cannot be reached)."""
+
+
+class NotEnoughHistory(TrainingSourceError):
+    """Too little labelled history to train on: the commands fall back to the simulated history."""
+
+    def __init__(self, message: str, *, entries: int = 0, losses: int = 0) -> None:
+        super().__init__(message)
+        self.entries = entries
+        self.losses = losses
+
+
+DEFAULT_MODEL_DIR = Path("models")
 DEFAULT_SIMULATED = 20_000
 DEFAULT_EVALUATION_SIMULATED = 8_000
 EVALUATION_SEED_OFFSET = 1_000  # why: evaluate on a population the model was not trained on
@@ -32,7 +58,8 @@ class TrainingData(NamedTuple):
     """Labelled entries: feature rows, 1 = ended in a loss, the uncollected amount of each.
 
     ``groups`` (the instrument of each row) keeps one card's entries on one side of every split;
-    ``trip_values`` (each basket) prices the good shoppers a threshold would turn away.
+    ``trip_values`` (each basket) prices the good shoppers a threshold would turn away;
+    ``provenance`` (plain JSON data: where the rows came from) goes into the model's metadata.
     """
 
     X: np.ndarray
@@ -40,16 +67,33 @@ class TrainingData(NamedTuple):
     losses: np.ndarray
     groups: np.ndarray | None = None
     trip_values: np.ndarray | None = None
+    provenance: dict[str, Any] | None = None
 
 
 class TrainingSource(Protocol):
-    """Where labelled entries come from (the database, wired by the composition root)."""
+    """Labelled entries from a fixed place (embedding, tests)."""
 
     def __call__(self) -> TrainingData: ...
 
 
-ModelDir = Annotated[Path, typer.Option("--model-dir", envvar="ENTRYGATE_RISK_MODEL_DIR",
-                                        help="Directory of versioned model files and the current pointer.")]
+class DatabaseSource(Protocol):
+    """Labelled entries recorded in the platform database at ``database_url`` (None: the configured one).
+
+    ``since`` keeps the entries from then on (their features still count everything before);
+    ``progress`` is called with (decisions replayed, decisions in all). Raises ``NotEnoughHistory``
+    or ``TrainingSourceError``.
+    """
+
+    def __call__(self, database_url: str | None, *, since: datetime | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> TrainingData: ...
+
+
+ModelDir = Annotated[Path, typer.Option(
+    "--model-dir", envvar="ENTRYGATE_MODEL_DIR", show_envvar=True,
+    help="Directory of versioned model files and the current pointer (the one the platform serves from).")]
+DatabaseUrl = Annotated[str | None, typer.Option(
+    "--database-url", envvar="ENTRYGATE_DATABASE_URL", show_envvar=True,
+    help="Platform database to read recorded decisions and feedback from (default sqlite:///./entrygate.db).")]
 Simulated = Annotated[int | None, typer.Option("--simulated", min=100,
                                                help="Use a simulated history of N payment instruments.")]
 Seed = Annotated[int, typer.Option("--seed", help="Seed of the simulation and the training split.")]
@@ -60,14 +104,30 @@ def _progress(console: Console) -> Progress:
                     TimeElapsedColumn(), console=console, transient=False)
 
 
-def _simulated(n: int, seed: int, console: Console):
+def _simulated(n: int, seed: int, console: Console) -> TrainingData:
     from entrygate.risk.simulate import simulate_history
 
     with _progress(console) as progress:
         task = progress.add_task(f"simulating {n:,} instruments", total=n)
         history = simulate_history(n, seed=seed, progress=lambda k: progress.advance(task, k))
     console.print(f"simulated history: {len(history):,} entries, {int(history.y.sum()):,} ended in a loss")
-    return history
+    return TrainingData(history.X, history.y, history.losses, groups=history.instruments,
+                        trip_values=history.trip_values,
+                        provenance={"source": "simulated", "instruments": n, "seed": seed,
+                                    "rows": len(history), "losses": int(history.y.sum())})
+
+
+def _recorded(source: DatabaseSource, database_url: str | None, since: datetime | None,
+              console: Console) -> TrainingData:
+    with _progress(console) as progress:
+        task = progress.add_task("replaying recorded decisions", total=None)
+        data = TrainingData(*source(database_url, since=since,
+                                    progress=lambda done, total: progress.update(task, completed=done, total=total)))
+    info = data.provenance or {}
+    console.print(f"recorded history in {escape(str(info.get('database', 'the database')))}: "
+                  f"{len(data.y):,} labelled entries, {int(np.sum(data.y)):,} ended in a loss "
+                  f"({info.get('unreported', 0):,} trips without a payment report left out)")
+    return data
 
 
 def metrics_table(summary: dict, *, title: str) -> Table:
@@ -91,12 +151,37 @@ def metrics_table(summary: dict, *, title: str) -> Table:
     return table
 
 
-def make_app(*, training_source: TrainingSource | None = None) -> typer.Typer:
-    """The ``risk`` sub-app; ``training_source`` reads labelled entries from the database."""
+def make_app(*, training_source: TrainingSource | None = None,
+             database_source: DatabaseSource | None = None) -> typer.Typer:
+    """The ``risk`` sub-app; ``database_source`` reads labelled entries from the platform database."""
     app = typer.Typer(name="risk", help="Train and evaluate the risk model.", no_args_is_help=True)
 
+    def labelled(*, simulated: int | None, default_simulated: int, seed: int, database_url: str | None,
+                 since: datetime | None, console: Console) -> TrainingData:
+        if simulated is not None:
+            return _simulated(simulated, seed, console)
+        try:
+            if training_source is not None:
+                console.print("reading recorded decisions and feedback")
+                return TrainingData(*training_source())
+            if database_source is not None:
+                return _recorded(database_source, database_url, since, console)
+        except NotEnoughHistory as exc:
+            console.print(f"[yellow]not enough labelled history: {escape(str(exc))}.\nUsing the simulated "
+                          f"history of {default_simulated:,} instruments instead (docs/risk-model.md; choose "
+                          "its size with --simulated N).[/yellow]")
+            return _simulated(default_simulated, seed, console)
+        except TrainingSourceError as exc:
+            console.print(f"[red]{escape(str(exc))}[/red]")
+            raise typer.Exit(1) from exc
+        console.print("[yellow]no recorded-decision source is wired into this command; using a simulated "
+                      f"history of {default_simulated:,} instruments (run it as `entrygate risk` to read the "
+                      "database; choose the size with --simulated N)[/yellow]")
+        return _simulated(default_simulated, seed, console)
+
     @app.command()
-    def train(model_dir: ModelDir = DEFAULT_MODEL_DIR, simulated: Simulated = None, seed: Seed = 0,
+    def train(model_dir: ModelDir = DEFAULT_MODEL_DIR, database_url: DatabaseUrl = None,
+              simulated: Simulated = None, seed: Seed = 0,
               calibration: Annotated[Calibration, typer.Option(help="Margin-to-probability map.")
                                      ] = Calibration.isotonic,
               promote: Annotated[bool, typer.Option(help="Point 'current' at the new version.")] = True,
@@ -106,18 +191,8 @@ def make_app(*, training_source: TrainingSource | None = None) -> typer.Typer:
         from entrygate.risk.train import train as train_model
 
         console = Console()
-        groups = None
-        if simulated is None and training_source is not None:
-            console.print("reading recorded decisions and feedback")
-            data = TrainingData(*training_source())
-            X, y, losses, groups = data.X, data.y, data.losses, data.groups
-        else:
-            if simulated is None:
-                console.print("[yellow]no recorded-decision source is wired into this command; training on "
-                              f"a simulated history of {DEFAULT_SIMULATED:,} instruments "
-                              "(choose the size with --simulated N)[/yellow]")
-            history = _simulated(simulated or DEFAULT_SIMULATED, seed, console)
-            X, y, losses, groups = history.X, history.y, history.losses, history.instruments
+        data = labelled(simulated=simulated, default_simulated=DEFAULT_SIMULATED, seed=seed,
+                        database_url=database_url, since=None, console=console)
         rounds = [0]
 
         def advance(i: int, total: int) -> None:
@@ -126,16 +201,20 @@ def make_app(*, training_source: TrainingSource | None = None) -> typer.Typer:
 
         with _progress(console) as progress:
             task = progress.add_task("boosting rounds (early stopping)", total=MAX_ROUNDS)
-            model = train_model(X, y, losses=losses, groups=groups, seed=seed,
+            model = train_model(data.X, data.y, losses=data.losses, groups=data.groups, seed=seed,
                                 calibration=calibration.value, progress=advance)
             progress.update(task, total=rounds[0], completed=rounds[0])  # stopped early: the bar ends full
+        model.metadata["training_data"] = data.provenance or {"source": "wired", "rows": int(len(data.y))}
         path = save_model(model, model_dir, make_current=promote)
         console.print(metrics_table(model.metadata["metrics"], title=f"held-out test split, {model.version}"))
         state = "now current" if promote else "saved, not current"
-        console.print(f"{model.metadata['trees']} trees; wrote [bold]{path}[/bold] ({state})")
+        console.print(f"{model.metadata['trees']} trees; wrote [bold]{escape(str(path))}[/bold] ({state})")
 
     @app.command()
-    def evaluate(model_dir: ModelDir = DEFAULT_MODEL_DIR, simulated: Simulated = None, seed: Seed = 0,
+    def evaluate(model_dir: ModelDir = DEFAULT_MODEL_DIR, database_url: DatabaseUrl = None,
+                 simulated: Simulated = None, seed: Seed = 0,
+                 since: Annotated[datetime | None, typer.Option(
+                     "--since", help="Evaluate on the recorded entries from then on (UTC).")] = None,
                  plots: Annotated[Path | None, typer.Option("--plots", help="Write PNG plots here.")] = None,
                  ) -> None:
         """Report the current model's quality on labelled entries; optionally write plots."""
@@ -148,29 +227,30 @@ def make_app(*, training_source: TrainingSource | None = None) -> typer.Typer:
         directory = model_dir
         if current_version(directory) is None:
             directory = default_model_dir()
-            console.print(f"[yellow]no current model in {model_dir}; evaluating the bundled model[/yellow]")
+            console.print(f"[yellow]no current model in {escape(str(model_dir))}; "
+                          "evaluating the bundled model[/yellow]")
         try:
             model = load_current(directory)
         except ModelNotFound as exc:
-            console.print(f"[red]{exc}[/red]")
+            console.print(f"[red]{escape(str(exc))}[/red]")
             raise typer.Exit(1) from exc
-        trip_values = None
-        if simulated is None and training_source is not None:
-            console.print("reading recorded decisions and feedback")
-            data = TrainingData(*training_source())
-            X, y, losses, trip_values = data.X, data.y, data.losses, data.trip_values
-        else:
-            if simulated is None:
-                console.print("[yellow]no recorded-decision source is wired into this command; evaluating "
-                              f"on a fresh simulated history of {DEFAULT_EVALUATION_SIMULATED:,} instruments[/yellow]")
-            history = _simulated(simulated or DEFAULT_EVALUATION_SIMULATED, seed + EVALUATION_SEED_OFFSET, console)
-            X, y, losses, trip_values = history.X, history.y, history.losses, history.trip_values
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=timezone.utc)
+        data = labelled(simulated=simulated, default_simulated=DEFAULT_EVALUATION_SIMULATED,
+                        seed=seed + EVALUATION_SEED_OFFSET, database_url=database_url, since=since,
+                        console=console)
+        trained_on = model.metadata.get("training_data") or {}
+        if (since is None and (data.provenance or {}).get("source") == "database"
+                and trained_on.get("source") == "database"):
+            console.print(f"[yellow]this model was trained on recorded entries up to {trained_on.get('last_entry')}: "
+                          "those are in-sample here (its held-out figures are in its metadata); --since "
+                          "evaluates on later entries only[/yellow]")
         with console.status("scoring"):
-            report = evaluate_model(model, X, y, losses, trip_values=trip_values)
+            report = evaluate_model(model, data.X, data.y, data.losses, trip_values=data.trip_values)
         console.print(metrics_table(report.summary(), title=f"risk model {model.version}"))
         if plots is not None:
             for path in plot_report(report, plots):
-                console.print(f"wrote {path}")
+                console.print(f"wrote {escape(str(path))}")
 
     return app
 
