@@ -40,7 +40,8 @@ def shop(backend, tmp_path_factory):
     drop_retailer_database(url)
 
 
-def _connector(url: str, secret: str | None = None, timeout_ms: int = 800) -> dict:
+def _connector(url: str, secret: str | None = None, timeout_ms: int = 3000) -> dict:
+    """A connector that answers in time even on a loaded CI machine, unless a test wants it slow."""
     c = {"url": url, "timeoutMs": timeout_ms}
     if secret:
         c["secret"] = secret

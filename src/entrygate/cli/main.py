@@ -16,6 +16,15 @@ app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
 
 
+@app.callback()
+def _logging() -> None:
+    """Logs go to stderr, so a command's own output (a token, a table) is all that stdout carries."""
+    from entrygate.logs import configure
+
+    configure(level=os.environ.get("ENTRYGATE_LOG_LEVEL", "INFO"),
+              json=os.environ.get("ENTRYGATE_LOG_JSON", "true").lower() not in ("0", "false", "no"))
+
+
 def _settings(database_url: Optional[str] = None) -> Settings:
     if database_url:
         os.environ["ENTRYGATE_DATABASE_URL"] = database_url

@@ -190,11 +190,11 @@ class EntryService:
             latency_ms=latency_ms, response=answer, event_time=event.timestamp, decided_at=ctx.now)
         try:
             with self._uow(write=True) as uow:
+                uow.decisions.add(record)  # first: a duplicate event ends the transaction here
                 if ctx.card is not None and ctx.instrument_id is not None:
                     uow.instruments.record_seen(ctx.instrument_id, ctx.card, at=ctx.now)
                     if d.block_instrument:
                         uow.instruments.block(ctx.instrument_id, reason="lost_stolen")
-                uow.decisions.add(record)
                 if opens_trip:
                     uow.trips.add(Trip(
                         trip_id=d.trip_id, store_id=store.store_id, entry_gate_id=ctx.gate.gate_id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from entrygate.adapters.db import tables as t
@@ -21,11 +21,20 @@ class _Repo:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def _insert(self, stmt, duplicate: type[Exception] = AlreadyExists) -> None:  # noqa: ANN001
-        """Insert inside a savepoint so a duplicate leaves the surrounding transaction usable."""
+    def _insert(self, stmt, duplicate: type[Exception] = AlreadyExists, *, params: dict | None = None,
+                savepoint: bool = True) -> None:  # noqa: ANN001
+        """Insert; a duplicate raises ``duplicate``.
+
+        With ``savepoint`` the surrounding transaction stays usable after a duplicate. The gate's
+        hot path inserts its decision first in its transaction and skips the savepoint's two
+        round trips: a duplicate there ends the whole transaction anyway.
+        """
         try:
-            with self.conn.begin_nested():
-                self.conn.execute(stmt)
+            if savepoint:
+                with self.conn.begin_nested():
+                    self.conn.execute(stmt, params)
+            else:
+                self.conn.execute(stmt, params)
         except IntegrityError as exc:
             raise duplicate(str(exc.orig)[:200]) from None
 
@@ -131,24 +140,33 @@ def _instrument(row) -> PaymentInstrument:  # noqa: ANN001
                              row.issuer_country, row.blocked, row.blocked_reason, row.first_seen_at, row.last_seen_at)
 
 
+_GET_INSTRUMENT = select(t.payment_instruments).where(t.payment_instruments.c.instrument_id == bindparam("iid"))
+_SEEN_COLUMNS = ("brand", "last4", "exp_month", "exp_year", "funding", "issuer_country", "last_seen_at")
+
+
+def _upsert_seen(dialect: str):  # noqa: ANN202
+    """INSERT … ON CONFLICT DO UPDATE: one statement, and two processes seeing a new card at once
+    cannot collide. SQLite (3.24+) and PostgreSQL spell it the same way."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    stmt = (postgresql if dialect == "postgresql" else sqlite).insert(t.payment_instruments)
+    return stmt.on_conflict_do_update(index_elements=["instrument_id"],
+                                      set_={c: stmt.excluded[c] for c in _SEEN_COLUMNS})
+
+
+_UPSERT_SEEN = {"sqlite": _upsert_seen("sqlite"), "postgresql": _upsert_seen("postgresql")}
+
+
 class SqlInstruments(_Repo):
     def get(self, instrument_id: str) -> PaymentInstrument | None:
-        row = self.conn.execute(select(t.payment_instruments)
-                                .where(t.payment_instruments.c.instrument_id == instrument_id)).first()
+        row = self.conn.execute(_GET_INSTRUMENT, {"iid": instrument_id}).first()
         return _instrument(row) if row else None
 
     def record_seen(self, instrument_id: str, card: CardCredential, *, at: datetime) -> None:
-        values = dict(brand=card.brand, last4=card.last4, exp_month=card.exp_month, exp_year=card.exp_year,
-                      funding=card.funding, issuer_country=card.issuer_country, last_seen_at=at)
-        done = self.conn.execute(update(t.payment_instruments)
-                                 .where(t.payment_instruments.c.instrument_id == instrument_id).values(**values))
-        if done.rowcount == 0:
-            try:
-                self._insert(insert(t.payment_instruments).values(instrument_id=instrument_id, blocked=False,
-                                                                  first_seen_at=at, **values))
-            except AlreadyExists:  # another process saw the same card first
-                self.conn.execute(update(t.payment_instruments)
-                                  .where(t.payment_instruments.c.instrument_id == instrument_id).values(**values))
+        self.conn.execute(_UPSERT_SEEN[self.conn.dialect.name], {
+            "instrument_id": instrument_id, "brand": card.brand, "last4": card.last4, "exp_month": card.exp_month,
+            "exp_year": card.exp_year, "funding": card.funding, "issuer_country": card.issuer_country,
+            "blocked": False, "first_seen_at": at, "last_seen_at": at})
 
     def block(self, instrument_id: str, *, reason: str) -> None:
         self.conn.execute(update(t.payment_instruments).where(t.payment_instruments.c.instrument_id == instrument_id)
@@ -164,9 +182,18 @@ def _trip(row) -> Trip:  # noqa: ANN001
                 payment_status_time=row.payment_status_time)
 
 
+_INSERT_TRIP = insert(t.shopping_trips)
+_FIND_OPEN = (select(t.shopping_trips)
+              .where(and_(t.shopping_trips.c.visitor_id == bindparam("visitor"),
+                          t.shopping_trips.c.store_id == bindparam("store"),
+                          t.shopping_trips.c.status == TripStatus.OPEN.value))
+              .order_by(t.shopping_trips.c.entered_at.desc()).limit(1))
+
+
 class SqlTrips(_Repo):
     def add(self, trip: Trip) -> None:
-        self._insert(insert(t.shopping_trips).values(
+        # Trip ids are random: a clash is not expected, so no savepoint on the gate's path.
+        self._insert(_INSERT_TRIP, savepoint=False, params=dict(
             trip_id=trip.trip_id, store_id=trip.store_id, entry_gate_id=trip.entry_gate_id, channel=trip.channel,
             visitor_id=trip.visitor_id, instrument_id=trip.instrument_id, party_size=trip.party_size,
             status=trip.status.value, entered_at=trip.entered_at, currency=trip.currency,
@@ -177,10 +204,7 @@ class SqlTrips(_Repo):
         return _trip(row) if row else None
 
     def find_open(self, *, visitor_id: str, store_id: str) -> Trip | None:
-        c = t.shopping_trips.c
-        row = self.conn.execute(select(t.shopping_trips).where(and_(c.visitor_id == visitor_id, c.store_id == store_id,
-                                                                    c.status == TripStatus.OPEN.value))
-                                .order_by(c.entered_at.desc()).limit(1)).first()
+        row = self.conn.execute(_FIND_OPEN, {"visitor": visitor_id, "store": store_id}).first()
         return _trip(row) if row else None
 
     def close(self, trip_id: str, *, at: datetime, gate_id: str) -> bool:
@@ -224,15 +248,20 @@ def _decision(row) -> DecisionRecord:  # noqa: ANN001
         event_time=row.event_time, decided_at=row.decided_at)
 
 
+_BY_EVENT = select(t.decisions).where(and_(t.decisions.c.gate_pk == bindparam("gate"),
+                                            t.decisions.c.event_id == bindparam("event")))
+_INSERT_DECISION = insert(t.decisions)
+
+
 class SqlDecisions(_Repo):
     def get_by_event(self, gate_pk: str, event_id: str) -> DecisionRecord | None:
-        c = t.decisions.c
-        row = self.conn.execute(select(t.decisions).where(and_(c.gate_pk == gate_pk, c.event_id == event_id))).first()
+        row = self.conn.execute(_BY_EVENT, {"gate": gate_pk, "event": event_id}).first()
         return _decision(row) if row else None
 
     def add(self, record: DecisionRecord) -> None:
+        """The first write of the gate's transaction: a duplicate event ends it (no savepoint)."""
         values = {name: getattr(record, name) for name in record.__dataclass_fields__}
-        self._insert(insert(t.decisions).values(**values), DuplicateEvent)
+        self._insert(_INSERT_DECISION, DuplicateEvent, params=values, savepoint=False)
 
     def list(self, store_id: str, *, since: datetime | None = None, limit: int = 100) -> list[DecisionRecord]:
         c = t.decisions.c
