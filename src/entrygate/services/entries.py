@@ -24,6 +24,7 @@ from entrygate.domain.reasons import ReasonCode
 from entrygate.domain.records import DecisionRecord, Trip
 from entrygate.services.auth import Principal
 from entrygate.services.catalog import Catalog
+from entrygate.services.decision_log import DecisionLog, DecisionWrite, DirectDecisionLog
 from entrygate.services.entry_context import ChannelHandler, EntryContext, NoRiskAssessment, RiskAssessor
 from entrygate.services.errors import Conflict, Forbidden, NotFound, Unavailable
 from entrygate.services.metrics import DecisionObserver, NullObserver
@@ -58,8 +59,9 @@ def resolve_gate(catalog: Catalog, uow: UnitOfWorkFactory, principal: Principal,
 class EntryService:
     def __init__(self, *, uow: UnitOfWorkFactory, catalog: Catalog, clock: Clock, processor: PaymentProcessor,
                  handlers: Mapping[Channel, ChannelHandler], risk: RiskAssessor | None = None,
-                 observer: DecisionObserver | None = None) -> None:
+                 observer: DecisionObserver | None = None, decision_log: DecisionLog | None = None) -> None:
         self._uow = uow
+        self._log = decision_log or DirectDecisionLog(uow)
         self._catalog = catalog
         self._clock = clock
         self._processor = processor
@@ -188,21 +190,15 @@ class EntryService:
             risk_score=d.risk.score if d.risk else None, risk_level=d.risk.level if d.risk else None,
             authorized_amount=amount.amount if amount else None, currency=amount.currency if amount else None,
             latency_ms=latency_ms, response=answer, event_time=event.timestamp, decided_at=ctx.now)
+        trip = Trip(trip_id=d.trip_id, store_id=store.store_id, entry_gate_id=ctx.gate.gate_id,
+                    channel=event.channel.value, visitor_id=d.visitor.id if d.visitor else "",
+                    instrument_id=d.instrument_id, party_size=event.party_size, status=TripStatus.OPEN,
+                    entered_at=ctx.now, currency=store.currency,
+                    authorized_amount=amount.amount if amount else None,
+                    preauth_id=d.preauth_id) if opens_trip and d.trip_id else None
         try:
-            with self._uow(write=True) as uow:
-                uow.decisions.add(record)  # first: a duplicate event ends the transaction here
-                if ctx.card is not None and ctx.instrument_id is not None:
-                    uow.instruments.record_seen(ctx.instrument_id, ctx.card, at=ctx.now)
-                    if d.block_instrument:
-                        uow.instruments.block(ctx.instrument_id, reason="lost_stolen")
-                if opens_trip:
-                    uow.trips.add(Trip(
-                        trip_id=d.trip_id, store_id=store.store_id, entry_gate_id=ctx.gate.gate_id,
-                        channel=event.channel.value, visitor_id=d.visitor.id if d.visitor else "",
-                        instrument_id=d.instrument_id, party_size=event.party_size, status=TripStatus.OPEN,
-                        entered_at=ctx.now, currency=store.currency,
-                        authorized_amount=amount.amount if amount else None, preauth_id=d.preauth_id))
-                uow.commit()
+            self._log.write(DecisionWrite(record=record, instrument_id=ctx.instrument_id, card=ctx.card,
+                                          block_instrument=d.block_instrument, trip=trip))
         except DuplicateEvent:
             replay = self._replay(ctx.gate.gate_pk, event)
             if replay is None:
