@@ -8,6 +8,7 @@ from entrygate.api.schemas import CREDENTIAL_MODELS, BadgeCredentialIn, CardCred
 from entrygate.domain.cards import CardCredential
 from entrygate.domain.channels import Channel
 from entrygate.domain.credentials import BadgeRead, PalmRead, QrScan
+from entrygate.domain.decision import EntryEvent
 from pydantic import BaseModel
 
 
@@ -29,3 +30,20 @@ def to_domain(model: BaseModel) -> object:
     if isinstance(model, BadgeCredentialIn):
         return BadgeRead(bits=model.bits, hex=model.hex, bit_length=model.bitLength, csn=model.csn)
     raise TypeError(type(model).__name__)
+
+
+def entry_event(data: Any) -> EntryEvent:
+    """A gate's entry body (already read, PAN-checked JSON) as the entry service takes it.
+
+    The request hash covers what the request means once validated, unknown fields dropped, so a
+    retry that differs only in fields entrygate ignores is the same request.
+    """
+    from entrygate.api.body import request_hash
+    from entrygate.api.schemas import EntryIn
+
+    body = parse(EntryIn, data)
+    cred_model, credential = parse_credential(body.channel, body.credential)
+    return EntryEvent(event_id=body.eventId, timestamp=body.timestamp, channel=body.channel,
+                      interaction_type=body.interactionType.value, party_size=body.partySize,
+                      credential=credential,
+                      request_hash=request_hash(body.model_copy(update={"credential": {}}), cred_model))

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from entrygate.api.body import parse, read_json, request_hash
-from entrygate.api.credentials import parse_credential
+from entrygate.api.credentials import entry_event, parse_credential
 from entrygate.api.deps import container, principal
 from entrygate.api.openapi import body, declare
 from entrygate.api.schemas import CREDENTIAL_MODELS, EntryIn, ExitIn
@@ -30,13 +30,7 @@ _ENTRY_EXAMPLE = {"eventId": "3f0c8a0e-7d7f-4e52-9d3f-2b9a0f4b8c11", "timestamp"
 async def entry(gateId: str, request: Request) -> dict[str, Any]:
     c = container(request)
     who = principal(request, KeyKind.GATE)
-    data = await read_json(request, max_bytes=c.settings.max_body_bytes, refuse_pan=True)
-    body = parse(EntryIn, data)
-    cred_model, credential = parse_credential(body.channel, body.credential)
-    event = EntryEvent(event_id=body.eventId, timestamp=body.timestamp, channel=body.channel,
-                       interaction_type=body.interactionType.value, party_size=body.partySize,
-                       credential=credential, request_hash=request_hash(body.model_copy(update={"credential": {}}),
-                                                                        cred_model))
+    event = entry_event(await read_json(request, max_bytes=c.settings.max_body_bytes, refuse_pan=True))
     return await run_in_threadpool(c.entries.admit, who, gateId, event)
 
 

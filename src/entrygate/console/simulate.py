@@ -12,12 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from entrygate.api.body import parse, request_hash
-from entrygate.api.credentials import parse_credential
-from entrygate.api.schemas import EntryIn
+from entrygate.api.credentials import entry_event
 from entrygate.bootstrap import Container
 from entrygate.domain.channels import GateDirection
-from entrygate.domain.decision import EntryEvent
 from entrygate.domain.keys import KeyKind
 from entrygate.services.auth import Principal
 from entrygate.services.errors import InvalidRequest
@@ -55,10 +52,5 @@ def simulate_entry(c: Container, principal: Principal, store_id: str, *, gate_id
             "channel": "CREDIT_CARD", "interactionType": "TAP", "partySize": party_size,
             "credential": tokenize(TestCard(card_number))}
     # From here on, exactly what POST /v1/gates/{gateId}/entries does with a body.
-    body = parse(EntryIn, data)
-    cred_model, credential = parse_credential(body.channel, body.credential)
-    event = EntryEvent(event_id=body.eventId, timestamp=body.timestamp, channel=body.channel,
-                       interaction_type=body.interactionType.value, party_size=body.partySize,
-                       credential=credential, request_hash=request_hash(body.model_copy(update={"credential": {}}),
-                                                                        cred_model))
+    event = entry_event(data)
     return c.entries.admit(Principal(KeyKind.GATE, gate_pk=gate.gate_pk), gate.gate_id, event)
