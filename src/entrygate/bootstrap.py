@@ -11,11 +11,15 @@ from entrygate.adapters.connectors import ConnectorClient, ConnectorMetrics
 from entrygate.adapters.db.console_store import SqlConsoleSessions, SqlSignInFailures
 from entrygate.adapters.db.dashboard_queries import SqlDashboardQueries
 from entrygate.adapters.db.engine import make_engine
+from entrygate.adapters.db.group_commit import GroupCommitLog
+from entrygate.adapters.db.palm_store import SqlPalmStore
 from entrygate.adapters.db.uow import SqlUnitOfWorkFactory
 from entrygate.adapters.metrics import PrometheusObserver
+from entrygate.adapters.palm_index import PalmIndex
 from entrygate.adapters.passwords import Argon2Passwords
 from entrygate.adapters.processor import SandboxProcessor
 from entrygate.adapters.risk_model import ModelProvider
+from entrygate.adapters.template_crypto import TemplateCipher
 from entrygate.domain.channels import Channel
 from entrygate.services.admin import AdminService
 from entrygate.services.auth import Authenticator
@@ -25,9 +29,11 @@ from entrygate.services.clock import SystemClock
 from entrygate.services.connectivity import ConnectivityService
 from entrygate.services.console_auth import ConsoleAuthService
 from entrygate.services.console_dashboard import DashboardService
+from entrygate.services.decision_log import DirectDecisionLog
 from entrygate.services.entries import EntryService
 from entrygate.services.exits import ExitService
 from entrygate.services.feedback import FeedbackService
+from entrygate.services.palm import PalmHandler, PalmService
 from entrygate.services.ports import Clock
 from entrygate.services.queries import QueryService
 from entrygate.services.retailer_entry import BadgeHandler, QrHandler
@@ -55,6 +61,7 @@ class Container:
     console_auth: ConsoleAuthService  # console sign-in and sessions
     dashboard: DashboardService  # the console's live view and dashboard
     risk_model: ModelProvider  # the risk model every process serves (ENTRYGATE_MODEL_DIR, or the bundled one)
+    palm: PalmService  # palm enrollment and 1:N identification; its index follows the database
     extras: dict[str, Any] = field(default_factory=dict)
     _closers: list[Any] = field(default_factory=list)
 
@@ -74,24 +81,37 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
     processor = SandboxProcessor(timeout_s=settings.processor_timeout_ms / 1000)
     connectors = ConnectorClient(metrics=ConnectorMetrics(observer.registry))
     risk_model = ModelProvider(settings.model_path())
+    palm = PalmService(store=SqlPalmStore(uow), index=PalmIndex(dimension=settings.palm_dimension),
+                       cipher=lambda: TemplateCipher(settings.secret_key), clock=clock,
+                       secret=settings.secret_bytes, dimension=settings.palm_dimension,
+                       match_threshold=settings.palm_match_threshold,
+                       liveness_threshold=settings.palm_liveness_threshold,
+                       sync_interval_s=settings.palm_sync_interval_s)
     handlers = {
         Channel.CREDIT_CARD: CardHandler(secret=settings.secret_bytes),
+        Channel.PALM: PalmHandler(palm),
         Channel.QR_CODE: QrHandler(identity=connectors),
         Channel.BADGE: BadgeHandler(identity=connectors),
     }
     risk = StrategyAssessor(uow=uow, scorer=risk_model, connector=connectors)
+    # SQLite shares one fsync among concurrent decisions; PostgreSQL groups commits itself.
+    decision_log = GroupCommitLog(uow) if settings.is_sqlite else DirectDecisionLog(uow)
     container = Container(
         settings=settings, engine=engine, uow=uow, clock=clock, catalog=catalog,
         auth=Authenticator(uow, ttl_s=settings.cache_ttl_s),
         admin=AdminService(uow, clock, catalog, passwords),
         entries=EntryService(uow=uow, catalog=catalog, clock=clock, processor=processor, handlers=handlers,
-                             risk=risk, observer=observer),
+                             risk=risk, observer=observer, decision_log=decision_log),
         exits=ExitService(uow=uow, catalog=catalog, clock=clock, handlers=handlers),
         queries=QueryService(uow), feedback=FeedbackService(uow, clock), observer=observer, passwords=passwords,
         connectors=connectors, connectivity=ConnectivityService(uow=uow, probe=connectors),
         console_auth=ConsoleAuthService(uow=uow, clock=clock, passwords=passwords,
                                         sessions=SqlConsoleSessions(engine), failures=SqlSignInFailures(engine)),
         dashboard=DashboardService(uow=uow, queries=SqlDashboardQueries(engine), clock=clock),
-        risk_model=risk_model)
+        risk_model=risk_model, palm=palm)
     container._closers.append(connectors.close)
+    if isinstance(decision_log, GroupCommitLog):
+        container._closers.append(decision_log.close)
+    palm.start()  # loads the index in the background, then follows the change log
+    container._closers.append(palm.stop)
     return container

@@ -188,3 +188,20 @@ def test_malformed_decision_since(platform):
 def test_unknown_route_and_method(platform):
     assert platform.http.get("/v1/nothing").status_code == 404
     assert platform.http.delete("/v1/admin/retailers", headers=platform.op).status_code == 405
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/v1/admin/retailers", {"name": "Acme\u0000"}),
+    ("/v1/admin/retailers", {"name": "ok", "extra": {"k\u0000": 1}}),
+])
+def test_nul_characters_are_refused_not_stored(platform, path, body):
+    r = platform.http.post(path, json=body, headers=platform.op)
+    assert r.status_code == 400, r.text
+    assert "U+0000" in r.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("url", ["/v1/stores/a%00b/trips", "/v1/trips/trip%00x", "/v1/stores/s/decisions?since=%00"])
+def test_nul_characters_in_urls_are_refused(platform, url):
+    store = platform.store()
+    r = platform.http.get(url, headers=platform.as_retailer(store))
+    assert r.status_code == 400, r.text

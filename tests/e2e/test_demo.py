@@ -20,3 +20,7 @@ def test_the_demo_stops_debt_and_lets_the_shopper_in_once_paid(tmp_path):
     assert any("http://127.0.0.1:" in line and "/console" in line for line in lines)
     kinds = {line.split()[-3] for line in lines if line.startswith(("OPEN", "DENY"))}
     assert {"PLATFORM", "RETAILER"} <= kinds
+    assert any("50 palms enrolled" in line for line in lines)
+    palm = [line for line in lines if line.startswith(("OPEN", "DENY")) and line.split()[2] == "PALM"]
+    assert any(line.startswith("OPEN demo-downtown") for line in palm), "no enrolled palm entered"
+    assert any("PALM_NO_MATCH" in line or "PALM_LIVENESS_FAILED" in line for line in palm), "no palm was refused"

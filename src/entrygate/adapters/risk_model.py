@@ -12,19 +12,30 @@ from pathlib import Path
 
 import structlog
 
-from entrygate.risk.scorer import RiskScorer, default_model_dir
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from entrygate.risk.scorer import RiskScorer
 
 log = structlog.get_logger("entrygate.risk")
 
 
 class ModelProvider:
     def __init__(self, directory: Path | None = None, *, check_every_s: float = 5.0) -> None:
-        self.directory = Path(directory) if directory else default_model_dir()
+        self._directory = Path(directory) if directory else None
         self._check_every = check_every_s
         self._lock = threading.Lock()
         self._pointer = ""
         self._scorer: RiskScorer | None = None  # loaded on first use: CLI commands that never score skip it
         self._checked = 0.0
+
+    @property
+    def directory(self) -> Path:
+        if self._directory is None:
+            from entrygate.risk.scorer import default_model_dir  # LightGBM loads only when scoring
+
+            self._directory = default_model_dir()
+        return self._directory
 
     def _read_pointer(self) -> str:
         try:
@@ -33,6 +44,8 @@ class ModelProvider:
             return ""
 
     def _load(self) -> RiskScorer:
+        from entrygate.risk.scorer import RiskScorer
+
         scorer = RiskScorer.from_directory(self.directory)
         log.info("risk_model_loaded", version=scorer.version, directory=str(self.directory))
         return scorer

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from entrygate import __version__
 from entrygate.api import errors, openapi, routes_admin, routes_feedback, routes_gates, routes_retailer
-from entrygate.api import routes_connectors
+from entrygate.api import routes_connectors, routes_palm
 from entrygate.bootstrap import Container
 from entrygate import console
 
@@ -23,12 +23,14 @@ def create_app(container: Container) -> FastAPI:
                   default_response_class=FastJSONResponse)
     app.state.container = container
     errors.install(app)
+    app.add_middleware(errors.RefuseNul)
     openapi.install(app)
     app.include_router(routes_gates.router)
     app.include_router(routes_retailer.router)
     app.include_router(routes_feedback.router)
     app.include_router(routes_admin.router)
     app.include_router(routes_connectors.router)
+    app.include_router(routes_palm.router)
     for extend in container.extras.get("routers", []):
         app.include_router(extend)
     console.install(app)  # the developer console's pages and static files, at /console
@@ -39,6 +41,7 @@ def create_app(container: Container) -> FastAPI:
 
     @app.get("/readyz", tags=["operations"])
     async def readyz() -> FastJSONResponse:
+        """Ready when the database answers and the palm index is loaded (docs/palm.md, readiness)."""
         def ping() -> None:
             with container.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
@@ -46,7 +49,10 @@ def create_app(container: Container) -> FastAPI:
             await run_in_threadpool(ping)
         except Exception:  # noqa: BLE001 - any failure means not ready
             return FastJSONResponse({"status": "unavailable"}, status_code=503)
-        return FastJSONResponse({"status": "ok"})
+        palm = container.palm.status()
+        if palm["state"] != "ready":
+            return FastJSONResponse({"status": "loading", "palm": palm}, status_code=503)
+        return FastJSONResponse({"status": "ok", "palm": palm})
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     async def metrics(request: Request) -> Response:

@@ -38,6 +38,10 @@ async def read_json(request: Request, *, max_bytes: int, refuse_pan: bool = Fals
         raise InvalidRequest("body: is not valid JSON", fields=["body"]) from None
     if not isinstance(data, dict):
         raise InvalidRequest("body: must be a JSON object", fields=["body"])
+    nul = _find_nul(data)
+    if nul is not None:
+        # No text column of either database can hold U+0000, and no field of ours needs it.
+        raise InvalidRequest(f"{nul}: must not contain the character U+0000", fields=[nul])
     if refuse_pan:
         path = find_pan_field(data, skip=_is_uuid)
         if path is not None:
@@ -45,6 +49,25 @@ async def read_json(request: Request, *, max_bytes: int, refuse_pan: bool = Fals
             raise InvalidRequest(f"{path}: looks like a full card number; send the processor's payment token, "
                                  "never the card number", fields=[path])
     return data
+
+
+def _find_nul(value: Any, path: str = "") -> str | None:
+    if isinstance(value, str):
+        return (path or "body") if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key):
+                return where
+            found = _find_nul(item, where)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _find_nul(item, f"{path}[{i}]")
+            if found:
+                return found
+    return None
 
 
 def _is_uuid(text: str) -> bool:

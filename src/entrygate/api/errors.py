@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -10,6 +12,7 @@ from entrygate.api.responses import FastJSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from entrygate.services.ports import StorageError
 from entrygate.services.errors import (Conflict, Forbidden, InvalidRequest, NotAuthenticated, NotFound, ServiceError,
                                        Unavailable)
 
@@ -64,8 +67,34 @@ def install(app: FastAPI) -> None:
         code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}.get(exc.status_code, "HTTP_ERROR")
         return FastJSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
 
+    @app.exception_handler(StorageError)
+    async def _storage(request: Request, exc: StorageError) -> FastJSONResponse:
+        log.error("storage_error", path=request.url.path, error=str(exc))
+        return FastJSONResponse(error_body("UNAVAILABLE", "the database is unavailable; nothing was changed"),
+                                status_code=503)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> FastJSONResponse:
         log.exception("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
         return FastJSONResponse(error_body("INTERNAL", "an internal error occurred; it has been logged"),
                               status_code=500)
+
+
+class RefuseNul:
+    """ASGI middleware: a path or query with U+0000 is refused before any route sees it
+    (no database text column can hold it; PostgreSQL would fail the query)."""
+
+    def __init__(self, app) -> None:  # noqa: ANN001
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+        if scope["type"] == "http" and ("\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b"")
+                                        or b"%00" in scope.get("raw_path", b"")):
+            body = orjson.dumps(error_body("VALIDATION_ERROR", "the URL must not contain the character U+0000",
+                                           ["url"]))
+            await send({"type": "http.response.start", "status": 400,
+                        "headers": [(b"content-type", b"application/json"),
+                                    (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)

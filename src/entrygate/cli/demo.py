@@ -1,7 +1,7 @@
 """``entrygate demo``: the platform on SQLite, the reference retailer, and simulated gates.
 
 A demo retailer has a store of every kind (one per risk strategy); simulated gates send a
-realistic mix of shoppers — good, declined, indebted, fraudulent; card, QR, badge — and the
+realistic mix of shoppers — good, declined, indebted, fraudulent; card, palm, QR, badge — and the
 reference retailer's back office reports how each trip's payment ended, so the demo shows
 shoppers stopped for debt and let in again once they pay.
 """
@@ -18,20 +18,17 @@ from typing import Any, Optional
 import typer
 from rich.console import Console
 
-from entrygate.adapters.db.engine import upgrade
-from entrygate.api.app import create_app
-from entrygate.bootstrap import build
 from entrygate.cli.serverthread import ServerThread
 from entrygate.domain.store import ConnectorConfig
 from entrygate.domain.webhooks import new_secret
 from entrygate.logs import configure
-from entrygate.retailer.app import Retailer, create_retailer_app
 from entrygate.retailer.reporting import PlatformFeedback
-from entrygate.retailer.settings import RetailerSettings
 from entrygate.settings import DEMO_SECRET, Settings
-from entrygate.simulation.demo_setup import DEMO_EMAIL, DEMO_PASSWORD, DemoWorld, create_demo_world, create_retailer_people
+from entrygate.simulation.demo_setup import (DEMO_EMAIL, DEMO_PASSWORD, DemoWorld, create_demo_world,
+                                             create_retailer_people, enroll_demo_palms)
 from entrygate.simulation.gate import SimulatedGate
-from entrygate.simulation.population import NON_PAYER, BadgeLane, CardLane, QrLane, Shopper
+from entrygate.simulation.palm_reader import PalmPopulation
+from entrygate.simulation.population import NON_PAYER, BadgeLane, CardLane, PalmLane, QrLane, Shopper
 
 console = Console(highlight=False, soft_wrap=True)
 
@@ -43,6 +40,11 @@ def demo(port: int = typer.Option(8000, help="Port for the platform (0 picks a f
          debt_seconds: float = typer.Option(30.0, min=1, help="Seconds before a non-payer settles a debt."),
          seed: int = typer.Option(7, help="Seed of the simulated shoppers.")) -> None:
     """Run the platform with a demo retailer and simulated gates, printing a line per decision."""
+    # Imported here, not at the top: `entrygate --help` should not load the whole platform.
+    from entrygate.adapters.db.engine import upgrade
+    from entrygate.api.app import create_app
+    from entrygate.bootstrap import build
+
     data_dir.mkdir(parents=True, exist_ok=True)
     db = data_dir / "entrygate.db"
     for leftover in data_dir.glob("entrygate.db*"):
@@ -56,6 +58,8 @@ def demo(port: int = typer.Option(8000, help="Port for the platform (0 picks a f
     retailer_server, retailer = _start_retailer(data_dir)
     connector = ConnectorConfig(retailer_server.url, retailer.signing_secret, 800)
     world = create_demo_world(container, identity=connector, authorization=connector)
+    palms = PalmPopulation(seed=seed, dimension=settings.palm_dimension)
+    enroll_demo_palms(container, world, random.Random(seed), palms=palms)
     server = ServerThread(create_app(container), port=port or None).start()
     console.print(f"[bold]entrygate demo[/] serving on {server.url}")
     console.print(f"  API docs     {server.url}/docs")
@@ -63,8 +67,9 @@ def demo(port: int = typer.Option(8000, help="Port for the platform (0 picks a f
     console.print(f"  retailer key {world.retailer_key}")
     console.print(f"  reference retailer (identity, shopper authorization) {retailer_server.url}")
     console.print(f"  stores       {', '.join(world.stores)}")
+    console.print(f"  palm lane    {len(world.palms)} palms enrolled at the kiosk, entering at demo-downtown lane-palm")
     console.print("Simulated gates are sending entries; Ctrl-C stops.\n")
-    run = DemoRun(server.url, world, retailer, random.Random(seed), debt_s=debt_seconds)
+    run = DemoRun(server.url, world, retailer, random.Random(seed), debt_s=debt_seconds, palms=palms)
     try:
         while count is None or run.sent < count:
             run.step()
@@ -84,9 +89,10 @@ def demo(port: int = typer.Option(8000, help="Port for the platform (0 picks a f
 class DemoRun:
     url: str
     world: DemoWorld
-    retailer: Retailer
+    retailer: Any  # entrygate.retailer.app.Retailer
     rng: random.Random
     debt_s: float = 30.0
+    palms: PalmPopulation | None = None  # the people of world.palms, and the strangers
     sent: int = 0
     inside: list[tuple[str, str, str]] = field(default_factory=list)  # (trip, store, who)
     debts: list[tuple[float, str, str, Decimal]] = field(default_factory=list)  # (due, store, trip, total)
@@ -102,10 +108,16 @@ class DemoRun:
         self.exit_gates = {s: SimulatedGate(self.url, *g) for s, g in self.world.exit_gates.items()}
         self.lane_gates = {"QR_CODE": SimulatedGate(self.url, *self.world.gates["qr"]),
                            "BADGE": SimulatedGate(self.url, *self.world.gates["badge"])}
+        self.lanes: list[Any] = [self.cards, self.qr, self.badges]
+        self.weights = [4.0, 1.0, 1.0]
+        if self.palms is not None and "palm" in self.world.gates:
+            self.lanes.append(PalmLane(self.rng, palms=self.palms, enrolled=self.world.palms))
+            self.weights.append(1.0)
+            self.lane_gates["PALM"] = SimulatedGate(self.url, *self.world.gates["palm"])
         self.back_office = PlatformFeedback(self.url, self.world.retailer_key)
 
     def step(self) -> None:
-        lane = self.rng.choices([self.cards, self.qr, self.badges], weights=[4, 1, 1])[0]
+        lane = self.rng.choices(self.lanes, weights=self.weights)[0]
         shopper: Shopper = lane.next()
         if shopper.channel == "CREDIT_CARD":
             store = self.rng.choice(self.world.stores)
@@ -147,8 +159,11 @@ class DemoRun:
         self.back_office.close()
 
 
-def _start_retailer(data_dir: Path) -> tuple[ServerThread, Retailer]:
+def _start_retailer(data_dir: Path) -> tuple[ServerThread, Any]:
     """The reference retailer in-process on a free port, with a fresh SQLite database."""
+    from entrygate.retailer.app import create_retailer_app
+    from entrygate.retailer.settings import RetailerSettings
+
     db = data_dir / "retailer.db"
     for leftover in data_dir.glob("retailer.db*"):
         leftover.unlink()

@@ -3,16 +3,23 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from entrygate.bootstrap import Container
+import numpy as np
+
 from entrygate.domain.badges import badge_id, csn_badge
+from entrygate.domain.cards import CardCredential
 from entrygate.domain.channels import AntiPassback, Channel, FallbackDecision, GateDirection, RiskStrategy
 from entrygate.domain.keys import KeyKind
 from entrygate.domain.money import Money
 from entrygate.domain.store import ConnectorConfig, StoreConfig
 from entrygate.services.auth import Principal
-from entrygate.simulation.population import AppUser, DemoBadge
+from entrygate.simulation.palm_reader import PalmPopulation
+from entrygate.simulation.palm_reader import read as palm_read
+from entrygate.simulation.population import AppUser, DemoBadge, PalmEnrollee, palm_enrollees
+
+if TYPE_CHECKING:
+    from entrygate.bootstrap import Container
 
 DEMO_EMAIL = "demo@entrygate.local"
 DEMO_PASSWORD = "entrygate-demo"
@@ -26,9 +33,10 @@ class DemoWorld:
     gates: dict[str, tuple[str, str]] = field(default_factory=dict)  # lane name -> (gate id, key)
     card_gates: dict[str, tuple[str, str]] = field(default_factory=dict)  # store id -> its card lane
     exit_gates: dict[str, tuple[str, str]] = field(default_factory=dict)  # store id -> its exit
+    palms: list[PalmEnrollee] = field(default_factory=list)  # enrolled at the kiosk (enroll_demo_palms)
 
 
-# A store of every kind: one per risk strategy. Downtown also takes QR codes and badges.
+# A store of every kind: one per risk strategy. Downtown also takes palms, QR codes and badges.
 DEMO_STORES = (
     ("demo-downtown", "Demo Market Downtown", RiskStrategy.PLATFORM_MANAGED, FallbackDecision.DENY),
     ("demo-airport", "Demo Market Airport", RiskStrategy.PLATFORM_RECOMMENDATION, FallbackDecision.USE_RECOMMENDATION),
@@ -41,7 +49,8 @@ def create_demo_world(c: Container, *, identity: ConnectorConfig | None = None,
                       authorization: ConnectorConfig | None = None) -> DemoWorld:
     """The demo retailer and its stores.
 
-    With ``identity`` (the reference retailer) Downtown takes QR codes and badges too; with
+    Downtown takes palms at its ``lane-palm`` gate (``enroll_demo_palms`` enrolls the people). With
+    ``identity`` (the reference retailer) Downtown takes QR codes and badges too; with
     ``authorization`` the airport and campus stores ask the reference retailer about card holders.
     """
     operator = Principal(KeyKind.OPERATOR)
@@ -59,6 +68,8 @@ def create_demo_world(c: Container, *, identity: ConnectorConfig | None = None,
         if authorization is not None and strategy is not RiskStrategy.PLATFORM_MANAGED and \
                 strategy is not RiskStrategy.NONE:
             store = store.with_changes(connectors={"shopperAuthorization": authorization})
+        if store_id == "demo-downtown":
+            store = store.with_changes(entry_methods=store.entry_methods | {Channel.PALM})
         if store_id == "demo-downtown" and identity is not None:
             store = store.with_changes(entry_methods=store.entry_methods | {Channel.QR_CODE, Channel.BADGE},
                                        badge_formats=DEMO_BADGE_FORMATS,
@@ -71,11 +82,29 @@ def create_demo_world(c: Container, *, identity: ConnectorConfig | None = None,
         world.exit_gates[store_id] = (exit_gate.id, exit_gate.api_key)
     world.gates["card"] = world.card_gates["demo-downtown"]
     world.gates["exit"] = world.exit_gates["demo-downtown"]
+    palm_gate = c.admin.add_gate(operator, "demo-downtown", gate_id="lane-palm", direction=GateDirection.ENTRY)
+    world.gates["palm"] = (palm_gate.id, palm_gate.api_key)
     if identity is not None:
         for lane, gate_id in (("qr", "lane-qr"), ("badge", "lane-badge")):
             created = c.admin.add_gate(operator, "demo-downtown", gate_id=gate_id, direction=GateDirection.ENTRY)
             world.gates[lane] = (created.id, created.api_key)
     return world
+
+
+def enroll_demo_palms(c: Container, world: DemoWorld, rng: random.Random, *, palms: PalmPopulation,
+                      count: int = 50) -> list[PalmEnrollee]:
+    """Enroll ``count`` simulated people at the demo retailer's kiosk, each palm on a good test card."""
+    kiosk = Principal(KeyKind.RETAILER, retailer_id=world.retailer_id)
+    reads = np.random.default_rng(rng.randrange(2**32))
+    for person in palm_enrollees(rng, palms, count=count):
+        signature = palm_read(person.person, reads).credential()["signature"]
+        t = person.card
+        card = CardCredential(payment_token=t["paymentToken"], par=t["par"], brand=t["brand"], last4=t["last4"],
+                              exp_month=t["expMonth"], exp_year=t["expYear"], funding=t["funding"],
+                              issuer_country=t["issuerCountry"])
+        c.palm.enroll(kiosk, signature=signature, card=card, consent=True)
+        world.palms.append(person)
+    return world.palms
 
 
 # --- the reference retailer's people ----------------------------------------------------------

@@ -6,8 +6,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from entrygate.domain import qr
 from entrygate.domain.badges import encode, encode_bits
+from entrygate.simulation.palm_reader import PalmPerson, PalmPopulation
+from entrygate.simulation.palm_reader import read as palm_read
 from entrygate.simulation.terminal import TestCard, random_card_number, tokenize
 
 
@@ -178,3 +182,51 @@ class BadgeLane:
             value, length = encode(badge.format, badge.facility, badge.card or 0)
             return Shopper(f"{who} ({badge.format})", self.channel, {"hex": format(value, "x"), "bitLength": length})
         return Shopper(f"{who} ({badge.format})", self.channel, {"bits": bits})
+
+
+# --- the palm lane: enrolled palms, strangers, spoofs --------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PalmEnrollee:
+    """A person who enrolled a palm at the kiosk, and the card it pays with."""
+
+    label: str
+    person: PalmPerson
+    card: dict[str, Any]  # the terminal's tokenized card (never a PAN)
+
+
+def palm_enrollees(rng: random.Random, palms: PalmPopulation, *, count: int = 50,
+                   non_payers: int = 3) -> list[PalmEnrollee]:
+    """``count`` people with a good test card each; a few of them leave their trips unpaid."""
+    people = []
+    for i in range(count):
+        label = NON_PAYER if i < non_payers else "enrolled palm"
+        card = TestCard(random_card_number(rng, prefix=rng.choice(["4", "51", "55"])),
+                        exp_month=rng.randint(1, 12), exp_year=rng.randint(2028, 2031))
+        people.append(PalmEnrollee(label, palms.person(i), tokenize(card)))
+    return people
+
+
+class PalmLane:
+    """Hands over the palm reader: enrolled shoppers (a fresh noisy read each time), strangers
+    whose palm nobody enrolled (PALM_NO_MATCH), and photos or replicas (PALM_LIVENESS_FAILED)."""
+
+    channel = "PALM"
+
+    def __init__(self, rng: random.Random, *, palms: PalmPopulation, enrolled: list[PalmEnrollee]) -> None:
+        self._rng = rng
+        self._np = np.random.default_rng(rng.randrange(2**32))
+        self._palms = palms
+        self._enrolled = enrolled
+
+    def next(self) -> Shopper:
+        kind = self._rng.choices(["enrolled", "stranger", "spoof"], weights=[10, 1.5, 1])[0]
+        if kind == "stranger" or not self._enrolled:
+            stranger = self._palms.stranger(self._rng.randrange(10_000))
+            return Shopper("stranger's palm", self.channel, palm_read(stranger, self._np).credential())
+        who = self._rng.choice(self._enrolled)
+        if kind == "spoof":
+            return Shopper("spoofed palm (photo)", self.channel, palm_read(who.person, self._np, spoof=True).credential())
+        label = who.label if who.label == NON_PAYER else "enrolled palm"
+        return Shopper(label, self.channel, palm_read(who.person, self._np).credential())
