@@ -5,19 +5,9 @@ from __future__ import annotations
 import pytest
 
 from entrygate.domain import webhooks
-from retailer.harness import (LoopbackRetailer, Reply, RunningRetailer, closed_port_url, drop_retailer_database,
-                              fresh_retailer_database)
+from retailer.harness import LoopbackRetailer, Reply, closed_port_url
 
 VISITOR = {"visitorDetails": {"id": "v-1", "type": "SHOPPER"}}
-
-
-@pytest.fixture(scope="module")
-def shop(backend, tmp_path_factory):
-    url = fresh_retailer_database(backend, tmp_path_factory.mktemp("retailer"))
-    running = RunningRetailer(url)
-    yield running
-    running.close()
-    drop_retailer_database(url)
 
 
 def connectors(url: str, secret: str | None = None, timeout_ms: int = 800) -> dict:

@@ -7,8 +7,7 @@ import uuid
 
 import pytest
 
-from retailer.harness import (LoopbackRetailer, Reply, RunningRetailer, closed_port_url, drop_retailer_database,
-                              fresh_retailer_database)
+from retailer.harness import LoopbackRetailer, Reply, closed_port_url
 from support.server import card, entry, new_par
 
 T0 = int(time.time() * 1000)
@@ -29,15 +28,6 @@ def report(platform, store, trip: str, *, total: float, settled: float, at: int 
         "storeId": store.store_id, "shoppingTripId": trip, "totalAmount": {"amount": total, "code": "USD"},
         "settledAmount": {"amount": settled, "code": "USD"}, "paymentStatusTime": at})
     assert r.json() == {"status": "Accepted"}, r.text
-
-
-@pytest.fixture(scope="module")
-def shop(backend, tmp_path_factory):
-    url = fresh_retailer_database(backend, tmp_path_factory.mktemp("retailer"))
-    running = RunningRetailer(url)
-    yield running
-    running.close()
-    drop_retailer_database(url)
 
 
 def _connector(url: str, secret: str | None = None, timeout_ms: int = 3000) -> dict:
