@@ -60,6 +60,9 @@ def demo(port: int = typer.Option(8000, help="Port for the platform (0 picks a f
     world = create_demo_world(container, identity=connector, authorization=connector)
     palms = PalmPopulation(seed=seed, dimension=settings.palm_dimension)
     enroll_demo_palms(container, world, random.Random(seed), palms=palms)
+    if port and not _port_free(port):
+        console.print(f"[yellow]port {port} is in use; serving on a free port instead[/]")
+        port = 0
     server = ServerThread(create_app(container), port=port or None).start()
     console.print(f"[bold]entrygate demo[/] serving on {server.url}")
     console.print(f"  API docs     {server.url}/docs")
@@ -157,6 +160,17 @@ class DemoRun:
 
     def close(self) -> None:
         self.back_office.close()
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _start_retailer(data_dir: Path) -> tuple[ServerThread, Any]:
