@@ -29,7 +29,7 @@ from entrygate.services.entry_context import ChannelHandler, EntryContext, NoRis
 from entrygate.services.errors import Conflict, Forbidden, NotFound, Unavailable
 from entrygate.services.metrics import DecisionObserver, NullObserver
 from entrygate.services.ports import (Clock, DuplicateEvent, PaymentProcessor, ProcessorUnavailable, StorageError,
-                                      UnitOfWorkFactory)
+                                      UnitOfWork, UnitOfWorkFactory)
 
 log = structlog.get_logger("entrygate.entries")
 
@@ -103,34 +103,42 @@ class EntryService:
             return
         if ctx.event.channel.card_backed:
             self._card_backed(ctx)
-        elif d.visitor is not None and d.visitor.type is VisitorType.SHOPPER:
-            self._check_passback(ctx, d.visitor.id)
+        elif d.visitor is not None and d.visitor.type is VisitorType.SHOPPER \
+                and ctx.store.anti_passback is not AntiPassback.NONE:
+            with self._uow() as uow:
+                open_trip = self._open_trip(uow, ctx, d.visitor.id)
+            self._passback_allows(ctx, open_trip)
 
     def _card_backed(self, ctx: EntryContext) -> None:
         d, card = ctx.decision, ctx.card
         assert card is not None and ctx.instrument_id is not None
         d.visitor = Visitor(ctx.instrument_id, VisitorType.SHOPPER)
         d.instrument_id = ctx.instrument_id
-        with self._uow() as uow:
+        with self._uow() as uow:  # one read for the instrument and, when asked, its open trip
             ctx.instrument = uow.instruments.get(ctx.instrument_id)
+            open_trip = self._open_trip(uow, ctx, ctx.instrument_id)
         if ctx.instrument is not None and ctx.instrument.blocked:
             d.deny(ReasonCode.INSTRUMENT_BLOCKED)
             return
         if card.expired_on(ctx.now.date()):
             d.deny(ReasonCode.CARD_EXPIRED)
             return
-        if not self._check_passback(ctx, ctx.instrument_id):
+        if not self._passback_allows(ctx, open_trip):
             return
         self.risk.assess(ctx)
         if not d.opened:
             return
         self._preauthorize(ctx)
 
-    def _check_passback(self, ctx: EntryContext, visitor_id: str) -> bool:
+    @staticmethod
+    def _open_trip(uow: UnitOfWork, ctx: EntryContext, visitor_id: str) -> Trip | None:
+        """The visitor's open trip at this store, read only when the store checks anti-passback."""
         if ctx.store.anti_passback is AntiPassback.NONE:
-            return True
-        with self._uow() as uow:
-            open_trip = uow.trips.find_open(visitor_id=visitor_id, store_id=ctx.store.store_id)
+            return None
+        return uow.trips.find_open(visitor_id=visitor_id, store_id=ctx.store.store_id)
+
+    @staticmethod
+    def _passback_allows(ctx: EntryContext, open_trip: Trip | None) -> bool:
         if open_trip is None:
             return True
         if ctx.store.anti_passback is AntiPassback.HARD:
