@@ -62,7 +62,6 @@ class Container:
     dashboard: DashboardService  # the console's live view and dashboard
     risk_model: ModelProvider  # the risk model every process serves (ENTRYGATE_MODEL_DIR, or the bundled one)
     palm: PalmService  # palm enrollment and 1:N identification; its index follows the database
-    extras: dict[str, Any] = field(default_factory=dict)
     _closers: list[Any] = field(default_factory=list)
 
     def close(self) -> None:

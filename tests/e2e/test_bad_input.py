@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import uuid
 
-import psycopg
 import pytest
 from sqlalchemy import create_engine, text
 
-from support.server import card, entry, new_par
+from support.server import card, entry
 
 GOOD = entry(card())
 

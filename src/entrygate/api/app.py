@@ -31,8 +31,6 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(routes_admin.router)
     app.include_router(routes_connectors.router)
     app.include_router(routes_palm.router)
-    for extend in container.extras.get("routers", []):
-        app.include_router(extend)
     console.install(app)  # the developer console's pages and static files, at /console
 
     @app.get("/healthz", tags=["operations"])
