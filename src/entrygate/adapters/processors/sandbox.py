@@ -1,0 +1,279 @@
+"""The sandbox payment processor: outcomes chosen by the payment token, like public test cards.
+
+It keeps each hold's life the way a card network does: a capture above the hold needs a raise
+first, a hold is captured once (the rest is released), a released hold cannot be captured, refunds
+add up to at most the capture, and the same idempotency key gives the same answer.
+
+Holds live in this process's memory (a lock-guarded dict). The platform keeps its own record of
+each hold in its database, and may touch a hold after a restart or from another worker process;
+so a hold the sandbox does not know is *adopted* when its id is one the sandbox issued
+(``holds_id``): the id says the token's behaviour, the currency and the amount first held. What the
+adopted hold went through before (raises, a capture, a release) is lost with the memory that held
+it, and there the sandbox defers to the platform's ledger, the record that survived:
+
+- a capture above the amount first held is taken, as the raise it needs may have been approved
+  elsewhere; but not for ``tok_no_increment``, whose raises are never approved;
+- a refund of a hold seen only as held is taken, as the capture may have happened elsewhere;
+- everything the token decides (declined captures, declined raises) holds as before.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from entrygate.adapters.processors import holds_id
+from entrygate.domain.currencies import to_minor
+from entrygate.domain.money import Money
+from entrygate.services.processor_port import (CaptureResult, HoldStateError, IdempotencyConflict, IncrementResult,
+                                               InvalidProcessorRequest, PreauthResult, ProcessorUnavailable,
+                                               RefundResult, UnknownHold)
+
+# token -> (decline code, blocks the instrument from then on); DESIGN section 6a
+SANDBOX_DECLINES: dict[str, tuple[str, bool]] = {
+    "tok_decline_insufficient_funds": ("insufficient_funds", False),
+    "tok_decline_generic": ("generic", False),
+    "tok_decline_lost_stolen": ("lost_stolen", True),
+    "tok_expired_card": ("expired_card", False),
+}
+UNAVAILABLE_TOKEN = "tok_processor_unavailable"
+CAPTURE_DECLINE_TOKEN = "tok_capture_decline"
+NO_INCREMENT_TOKEN = "tok_no_increment"
+_KINDS = {CAPTURE_DECLINE_TOKEN: holds_id.CAPTURE_DECLINES, NO_INCREMENT_TOKEN: holds_id.NO_INCREMENT}
+# Memory stays bounded in a long-running demo; a hold pushed out is adopted again from its id.
+MAX_HOLDS = 100_000
+MAX_KEYS = 100_000
+
+HELD, CAPTURED, RELEASED = "HELD", "CAPTURED", "RELEASED"
+
+
+@dataclass
+class _Hold:
+    kind: str
+    currency: str | None
+    held: Decimal | None        # None: a legacy id, whose amount the sandbox never knew
+    state: str = HELD
+    captured: Decimal | None = None   # None while not captured, or captured before an adoption
+    refunded: Decimal = Decimal(0)
+    adopted: bool = False
+
+
+class SandboxProcessor:
+    """Approves every other ``tok_…`` token for the amount asked.
+
+    ``tok_processor_unavailable`` behaves like a processor that never answers: the call waits
+    out the platform's processor deadline and then gives up, as a real adapter's would.
+
+    ``released`` maps the holds let go in this process to the idempotency key of their release.
+    With a ``ledger`` file, every hold, raise, capture, release and refund is also appended to it,
+    one JSON line each, so that what a sandbox did can be checked from outside, across processes,
+    the way a test-mode dashboard shows it (``read_ledger``).
+    """
+
+    def __init__(self, *, timeout_s: float = 2.0, ledger: str | Path | None = None) -> None:
+        self._timeout_s = timeout_s
+        self._ledger = Path(ledger) if ledger else None
+        self.released: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._holds: OrderedDict[str, _Hold] = OrderedDict()
+        self._answers: OrderedDict[str, tuple[tuple[Any, ...], Any]] = OrderedDict()
+
+    # -- the port ----------------------------------------------------------------------------
+
+    def preauthorize(self, *, token: str, amount: Money, idempotency_key: str) -> PreauthResult:
+        if token == UNAVAILABLE_TOKEN:
+            time.sleep(self._timeout_s)
+            raise ProcessorUnavailable(f"no answer within {self._timeout_s:.1f}s")
+        if not token.startswith("tok_") or len(token) > 255:
+            return PreauthResult(approved=False, decline_code="invalid")
+        decline = SANDBOX_DECLINES.get(token)
+        if decline is not None:
+            return PreauthResult(approved=False, decline_code=decline[0], block_instrument=decline[1])
+        _positive(amount, "amount")
+        request = ("preauthorize", token, amount.amount, amount.currency)
+        with self._lock:
+            replay = self._replay(idempotency_key, request)
+            if replay is not None:
+                return replay
+            # The same key and request give the same id, even after a restart, as a network's would.
+            kind = _KINDS.get(token, holds_id.ORDINARY)
+            seed = f"{idempotency_key}|{token}|{to_minor(amount.amount, amount.currency)} {amount.currency}"
+            preauth_id = holds_id.encode(kind=kind, currency=amount.currency, held=amount.amount, seed=seed)
+            self._remember_hold(preauth_id, _Hold(kind=kind, currency=amount.currency, held=amount.amount))
+            self._record("hold", preauth_id, idempotency_key, amount)
+            return self._answer(idempotency_key, request, PreauthResult(approved=True, preauth_id=preauth_id))
+
+    def increment(self, *, preauth_id: str, new_amount: Money, idempotency_key: str) -> IncrementResult:
+        _positive(new_amount, "new_amount")
+        request = ("increment", preauth_id, new_amount.amount, new_amount.currency)
+        with self._lock:
+            replay = self._replay(idempotency_key, request)
+            if replay is not None:
+                return replay
+            hold = self._hold(preauth_id)
+            self._same_currency(hold, new_amount)
+            if hold.state != HELD:
+                raise HoldStateError(f"hold {preauth_id} is {hold.state.lower()}; only a held amount can be raised")
+            if hold.held is not None and new_amount.amount <= hold.held:
+                raise HoldStateError(f"a raise must be above the {hold.held} {hold.currency} held")
+            if hold.kind == holds_id.NO_INCREMENT:
+                result = IncrementResult(approved=False, decline_code="generic")
+            else:
+                hold.held = new_amount.amount
+                result = IncrementResult(approved=True, held=new_amount)
+            self._record("increment", preauth_id, idempotency_key, new_amount, approved=result.approved)
+            return self._answer(idempotency_key, request, result)
+
+    def capture(self, *, preauth_id: str, amount: Money, idempotency_key: str) -> CaptureResult:
+        _positive(amount, "amount")
+        request = ("capture", preauth_id, amount.amount, amount.currency)
+        with self._lock:
+            replay = self._replay(idempotency_key, request)
+            if replay is not None:
+                return replay
+            hold = self._hold(preauth_id)
+            self._same_currency(hold, amount)
+            if hold.state != HELD:
+                raise HoldStateError(f"hold {preauth_id} is {hold.state.lower()}; it cannot be captured")
+            if hold.held is not None and amount.amount > hold.held and not self._lost_raise_possible(hold):
+                raise HoldStateError(f"{amount.amount} {amount.currency} is above the {hold.held} {hold.currency} "
+                                     "held: raise the hold first")
+            if hold.kind == holds_id.CAPTURE_DECLINES:
+                # The hold stays: the platform may release it, or try again and be declined again.
+                result = CaptureResult(approved=False, captured=Money(Decimal(0), amount.currency),
+                                       decline_code="generic")
+            else:
+                hold.state, hold.captured = CAPTURED, amount.amount
+                result = CaptureResult(approved=True, captured=amount)
+            self._record("capture", preauth_id, idempotency_key, amount, approved=result.approved)
+            return self._answer(idempotency_key, request, result)
+
+    def release(self, *, preauth_id: str, idempotency_key: str) -> None:
+        request = ("release", preauth_id)
+        with self._lock:
+            if self._replay(idempotency_key, request) is not None:
+                return
+            hold = self._hold(preauth_id)
+            if hold.state == CAPTURED:
+                raise HoldStateError(f"hold {preauth_id} is captured; refund it instead of releasing it")
+            # Releasing a released hold changes nothing: the release sweep may run twice.
+            if hold.state != RELEASED:
+                hold.state = RELEASED
+                self.released[preauth_id] = idempotency_key
+                self._record("release", preauth_id, idempotency_key)
+            self._answer(idempotency_key, request, True)
+
+    def refund(self, *, preauth_id: str, amount: Money, idempotency_key: str) -> RefundResult:
+        _positive(amount, "amount")
+        request = ("refund", preauth_id, amount.amount, amount.currency)
+        with self._lock:
+            replay = self._replay(idempotency_key, request)
+            if replay is not None:
+                return replay
+            hold = self._hold(preauth_id)
+            self._same_currency(hold, amount)
+            if hold.state == HELD and hold.adopted:
+                hold.state = CAPTURED     # captured before this process knew it, as far as it can tell
+            if hold.state != CAPTURED:
+                raise HoldStateError(f"hold {preauth_id} is {hold.state.lower()}; only a capture can be refunded")
+            if hold.captured is not None and hold.refunded + amount.amount > hold.captured:
+                left = hold.captured - hold.refunded
+                raise HoldStateError(f"{amount.amount} {amount.currency} is above the {left} {hold.currency} "
+                                     "captured and not yet refunded")
+            hold.refunded += amount.amount
+            digest = hashlib.blake2b(f"{preauth_id}|{idempotency_key}".encode(), digest_size=12).hexdigest()
+            result = RefundResult(refund_id=f"re_{digest}", refunded=amount)
+            self._record("refund", preauth_id, idempotency_key, amount)
+            return self._answer(idempotency_key, request, result)
+
+    # -- holds and idempotency (under the lock) ---------------------------------------------
+
+    def _hold(self, preauth_id: str) -> _Hold:
+        hold = self._holds.get(preauth_id)
+        if hold is not None:
+            return hold
+        facts = holds_id.decode(preauth_id)
+        if facts is None:
+            raise UnknownHold(f"no hold {preauth_id!r}: not a pre-authorization of the sandbox processor")
+        hold = _Hold(kind=facts.kind, currency=facts.currency, held=facts.held, adopted=True)
+        self._remember_hold(preauth_id, hold)
+        return hold
+
+    def _remember_hold(self, preauth_id: str, hold: _Hold) -> None:
+        self._holds[preauth_id] = hold
+        if len(self._holds) > MAX_HOLDS:
+            self._holds.popitem(last=False)
+
+    @staticmethod
+    def _lost_raise_possible(hold: _Hold) -> bool:
+        """An adopted hold may have been raised before this process knew it, unless its token never allows it."""
+        return hold.adopted and hold.kind != holds_id.NO_INCREMENT
+
+    @staticmethod
+    def _same_currency(hold: _Hold, amount: Money) -> None:
+        if hold.currency is None:
+            hold.currency = amount.currency
+        elif amount.currency != hold.currency:
+            raise InvalidProcessorRequest(f"the hold is in {hold.currency}, not {amount.currency}")
+
+    def _record(self, op: str, preauth_id: str, key: str, amount: Money | None = None, *,
+                approved: bool | None = None) -> None:
+        if self._ledger is None:
+            return
+        line: dict[str, object] = {"op": op, "preauthId": preauth_id, "idempotencyKey": key}
+        if amount is not None:
+            line.update(amount=str(amount.amount), currency=amount.currency)
+        if approved is not None:
+            line["approved"] = approved
+        data = (json.dumps(line, separators=(",", ":")) + "\n").encode()
+        # One append-mode write per line: lines from several processes never interleave.
+        fd = os.open(self._ledger, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+
+    def _replay(self, key: str, request: tuple[Any, ...]) -> Any:
+        seen = self._answers.get(key)
+        if seen is None:
+            return None
+        if seen[0] != request:
+            raise IdempotencyConflict(f"idempotency key {key!r} was used for another request")
+        return seen[1]
+
+    def _answer(self, key: str, request: tuple[Any, ...], result: Any) -> Any:
+        # Only answers are kept: a refused request did nothing, so it may be sent again as it is.
+        self._answers[key] = (request, result)
+        if len(self._answers) > MAX_KEYS:
+            self._answers.popitem(last=False)
+        return result
+
+
+def _positive(amount: Money, field: str) -> None:
+    if amount.amount <= 0:
+        raise InvalidProcessorRequest(f"{field} must be above zero, got {amount.amount} {amount.currency}")
+    try:
+        to_minor(amount.amount, amount.currency)
+    except ValueError as exc:
+        raise InvalidProcessorRequest(f"{field}: {exc}") from None
+
+
+def read_ledger(path: str | Path) -> list[dict[str, Any]]:
+    """The lines a sandbox ledger file holds, oldest first."""
+    p = Path(path)
+    if not p.exists():
+        return []
+    return [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+
+
+def from_settings(settings: object) -> SandboxProcessor:
+    """The ``sandbox`` plugin's factory (entry point ``entrygate.processors``)."""
+    return SandboxProcessor(timeout_s=getattr(settings, "processor_timeout_ms", 2000) / 1000,
+                            ledger=getattr(settings, "sandbox_ledger", None))
