@@ -86,3 +86,26 @@ def test_a_failed_commit_fails_every_waiting_write_and_stores_nothing(sqlite_wor
     with uow() as u:
         assert u.decisions.get_by_event("no-such-gate", "x") is None
         assert u.decisions.get_by_event(gate.gate_pk, "after") is not None
+
+
+class _Broken(DecisionWrite):
+    """A write whose apply fails with a programming error, not a storage fault."""
+
+    def apply(self, uow):  # noqa: ANN001, ANN201
+        raise RuntimeError("a bug in one write")
+
+
+def test_an_unexpected_error_fails_its_batch_and_the_writer_keeps_going(sqlite_world):
+    uow, gate, store = sqlite_world
+    log = GroupCommitLog(uow)
+    with pytest.raises(StorageError):
+        log.write(_Broken(record=_record(gate, store, "bug")))
+    pool = ThreadPoolExecutor(1)  # with a dead writer thread this write would wait for ever
+    try:
+        pool.submit(log.write, DecisionWrite(record=_record(gate, store, "next"))).result(timeout=10)
+    finally:
+        pool.shutdown(wait=False)
+    log.close()
+    with uow() as u:
+        assert u.decisions.get_by_event(gate.gate_pk, "bug") is None
+        assert u.decisions.get_by_event(gate.gate_pk, "next") is not None

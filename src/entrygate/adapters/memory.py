@@ -1,11 +1,14 @@
 """In-memory implementations of the storage ports, for service tests and simulations.
 
-One ``MemoryStore`` holds the data; each unit of work works on a copy and swaps it in on
-commit, so an uncommitted unit of work leaves nothing behind, as a database transaction would.
+One ``MemoryStore`` holds the data; each unit of work works on a copy and, on commit, writes
+back what it changed, so an uncommitted unit of work leaves nothing behind, as a database
+transaction would. Units of work opened with ``write=True`` run one at a time, as SQLite's
+writers do, so a write that reads first (close a trip if open, keep the newer payment report)
+sees the data as it is. The unique rules of the database hold here too: one decision or exit per
+gate and event id, and under HARD anti-passback one open trip per visitor and store.
 """
 from __future__ import annotations
 
-import copy
 import threading
 import uuid
 from dataclasses import dataclass, field, replace
@@ -17,7 +20,7 @@ from entrygate.domain.channels import TripStatus
 from entrygate.domain.records import (ApiKeyRecord, DecisionRecord, ExitRecord, Gate, PaymentInstrument, Retailer,
                                       RetailerUser, Trip)
 from entrygate.domain.store import StoreConfig
-from entrygate.services.ports import AlreadyExists, DuplicateEvent
+from entrygate.services.ports import AlreadyExists, DuplicateEvent, StorageError, TripAlreadyOpen
 
 
 @dataclass
@@ -39,11 +42,12 @@ class _Data:
 class MemoryStore:
     def __init__(self) -> None:
         self.data = _Data()
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # guards ``data`` while it is copied or written back
+        self.write_lock = threading.Lock()  # held by a write unit of work from start to end
         self.fail_writes = False  # set by tests: every commit fails, as a full disk would
 
     def __call__(self, *, write: bool = False) -> MemoryUnitOfWork:
-        return MemoryUnitOfWork(self)
+        return MemoryUnitOfWork(self, write=write)
 
 
 class _Keys:
@@ -158,6 +162,8 @@ class _Trips:
     def add(self, trip: Trip) -> None:
         if trip.trip_id in self.d.trips:
             raise AlreadyExists(trip.trip_id)
+        if _open_with_key(self.d.trips, trip) is not None:
+            raise TripAlreadyOpen(f"visitor already inside store {trip.store_id}")
         self.d.trips[trip.trip_id] = trip
 
     def get(self, trip_id: str) -> Trip | None:
@@ -180,9 +186,13 @@ class _Trips:
         return sorted(found, key=lambda t: t.entered_at, reverse=True)[:limit]
 
     def report_payment(self, trip_id: str, *, total: Decimal, settled: Decimal, status_time: datetime,
-                       at: datetime) -> None:
-        self.d.trips[trip_id] = replace(self.d.trips[trip_id], total_amount=total, settled_amount=settled,
+                       at: datetime) -> bool:
+        trip = self.d.trips.get(trip_id)
+        if trip is None or (trip.payment_status_time is not None and trip.payment_status_time > status_time):
+            return False
+        self.d.trips[trip_id] = replace(trip, total_amount=total, settled_amount=settled,
                                         payment_status_time=status_time)
+        return True
 
     def outstanding_balance(self, instrument_id: str) -> dict[str, Decimal]:
         out: dict[str, Decimal] = {}
@@ -190,6 +200,15 @@ class _Trips:
             if t.instrument_id == instrument_id and t.unpaid > 0:
                 out[t.currency] = out.get(t.currency, Decimal(0)) + t.unpaid
         return out
+
+
+def _open_with_key(trips: dict[str, Trip], trip: Trip) -> Trip | None:
+    """Another open trip of this store with this trip's passback key: what the partial unique index forbids."""
+    if trip.passback_key is None or trip.status is not TripStatus.OPEN:
+        return None
+    return next((other for other in trips.values() if other.trip_id != trip.trip_id
+                 and other.status is TripStatus.OPEN and other.passback_key == trip.passback_key
+                 and other.store_id == trip.store_id), None)
 
 
 class _Decisions:
@@ -270,14 +289,17 @@ class _History:
 
 
 class MemoryUnitOfWork:
-    def __init__(self, store: MemoryStore) -> None:
+    def __init__(self, store: MemoryStore, *, write: bool = False) -> None:
         self._store = store
+        self._write = write
 
     def __enter__(self) -> MemoryUnitOfWork:
+        if self._write:
+            self._store.write_lock.acquire()
+        self._holding = self._write
         with self._store.lock:
-            self._data = copy.copy(self._store.data)
-            for name in self._data.__dataclass_fields__:
-                setattr(self._data, name, dict(getattr(self._data, name)))
+            self._base = {name: dict(getattr(self._store.data, name)) for name in _Data.__dataclass_fields__}
+        self._data = _Data(**{name: dict(table) for name, table in self._base.items()})
         d = self._data
         self.keys, self.retailers, self.stores, self.gates = _Keys(d), _Retailers(d), _Stores(d), _Gates(d)
         self.instruments, self.trips, self.decisions, self.exits = _Instruments(d), _Trips(d), _Decisions(d), _Exits(d)
@@ -286,19 +308,28 @@ class MemoryUnitOfWork:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        return None
+        if self._holding:
+            self._holding = False
+            self._store.write_lock.release()
 
     def commit(self) -> None:
-        from entrygate.services.ports import StorageError
-
         if self._store.fail_writes:
             raise StorageError("simulated write failure")
         with self._store.lock:
-            # Last writer wins per key, like row-level writes; unique keys are checked again here.
-            for name in self._data.__dataclass_fields__:
-                ours, theirs = getattr(self._data, name), getattr(self._store.data, name)
-                if name in ("decisions", "exits"):
-                    clash = [k for k in ours if k in theirs and ours[k] is not theirs[k]]
-                    if clash:
-                        raise DuplicateEvent(str(clash[0]))
-                theirs.update(ours)
+            # Only what this unit of work changed is written back, row by row; the unique rules are
+            # checked again against what others committed meanwhile (a read-only unit of work may write).
+            changes = {name: {k: v for k, v in getattr(self._data, name).items() if self._base[name].get(k) is not v}
+                       for name in _Data.__dataclass_fields__}
+            for name in ("decisions", "exits"):
+                theirs = getattr(self._store.data, name)
+                clash = [k for k in changes[name] if k in theirs and theirs[k] is not self._base[name].get(k)]
+                if clash:
+                    raise DuplicateEvent(str(clash[0]))
+            keyed = [trip for trip in changes["trips"].values() if trip.passback_key is not None]
+            merged = {**self._store.data.trips, **changes["trips"]} if keyed else {}
+            for trip in keyed:
+                if _open_with_key(merged, trip) is not None:
+                    raise TripAlreadyOpen(f"visitor already inside store {trip.store_id}")
+            for name, changed in changes.items():
+                getattr(self._store.data, name).update(changed)
+        self._base = {name: dict(getattr(self._data, name)) for name in _Data.__dataclass_fields__}

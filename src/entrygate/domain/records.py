@@ -77,6 +77,7 @@ class Trip:
     total_amount: Decimal | None = None
     settled_amount: Decimal | None = None
     payment_status_time: datetime | None = None
+    passback_key: str | None = None  # the visitor id when opened under HARD anti-passback: one open trip per key
 
     @property
     def unpaid(self) -> Decimal:
@@ -110,6 +111,7 @@ class DecisionRecord:
     response: dict[str, Any]
     event_time: datetime
     decided_at: datetime
+    preauth_id: str | None = None  # the hold this decision obtained; on a passback loser's denial, the one released
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,11 @@ holds a database transaction, so a slow processor or retailer never blocks other
 The decision is written before the gate hears it. If the write fails the gate gets 503, never a
 decision that is not on record. Two requests with one event id race to the unique constraint on
 (gate, event id): the loser answers with the winner's stored decision.
+
+HARD anti-passback is read early (a visitor already inside is denied before any hold), but that
+read cannot see a tap at another gate in the same moment. The database settles that race: one
+open trip per visitor and store under HARD. The tap that loses is stored, and answered, as DENY
+``ALREADY_INSIDE``, and the hold it obtained is released (see ``decision_log``).
 """
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ import structlog
 
 from entrygate.domain.cards import new_id
 from entrygate.domain.channels import AntiPassback, Channel, GateDirection, TripStatus, VisitorType
-from entrygate.domain.decision import EntryEvent, Visitor
+from entrygate.domain.decision import Decision, EntryEvent, Visitor
 from entrygate.domain.money import Money
 from entrygate.domain.reasons import ReasonCode
 from entrygate.domain.records import DecisionRecord, Trip
@@ -187,27 +192,15 @@ class EntryService:
         opens_trip = d.opened and (d.visitor is None or d.visitor.type is VisitorType.SHOPPER)
         if opens_trip:
             d.trip_id = ctx.trip_id
-        answer = _answer(ctx, latency_ms)
-        amount = d.authorized_amount
-        record = DecisionRecord(
-            gate_pk=ctx.gate.gate_pk, gate_id=ctx.gate.gate_id, store_id=store.store_id, event_id=event.event_id,
-            request_hash=event.request_hash, channel=event.channel.value, outcome=d.outcome.value,
-            reasons=[r.value for r in d.reasons], decided_by=d.decided_by.value,
-            visitor_id=d.visitor.id if d.visitor else None, visitor_type=d.visitor.type.value if d.visitor else None,
-            instrument_id=d.instrument_id, trip_id=d.trip_id, party_size=event.party_size,
-            risk_score=d.risk.score if d.risk else None, risk_level=d.risk.level if d.risk else None,
-            authorized_amount=amount.amount if amount else None, currency=amount.currency if amount else None,
-            latency_ms=latency_ms, response=answer, event_time=event.timestamp, decided_at=ctx.now)
-        trip = Trip(trip_id=d.trip_id, store_id=store.store_id, entry_gate_id=ctx.gate.gate_id,
-                    channel=event.channel.value, visitor_id=d.visitor.id if d.visitor else "",
-                    instrument_id=d.instrument_id, party_size=event.party_size, status=TripStatus.OPEN,
-                    entered_at=ctx.now, currency=store.currency,
-                    authorized_amount=amount.amount if amount else None,
-                    preauth_id=d.preauth_id) if opens_trip and d.trip_id else None
+        record = _decision_record(ctx, d, latency_ms)
+        trip = _trip(ctx) if opens_trip and d.trip_id else None
+        denied = _passback_denial(d) if trip is not None and trip.passback_key is not None else None
         try:
-            self._log.write(DecisionWrite(record=record, instrument_id=ctx.instrument_id, card=ctx.card,
-                                          block_instrument=d.block_instrument, trip=trip))
+            stored = self._log.write(DecisionWrite(
+                record=record, instrument_id=ctx.instrument_id, card=ctx.card, block_instrument=d.block_instrument,
+                trip=trip, passback_denial=_decision_record(ctx, denied, latency_ms) if denied else None))
         except DuplicateEvent:
+            # The same event, decided by another request: its hold is this one's too (one idempotency key).
             replay = self._replay(ctx.gate.gate_pk, event)
             if replay is None:
                 raise Unavailable("the decision could not be recorded; no decision was made") from None
@@ -216,6 +209,10 @@ class EntryService:
             log.error("decision_not_recorded", store_id=store.store_id, gate_id=ctx.gate.gate_id,
                       event_id=event.event_id, error=str(exc))
             raise Unavailable("the decision could not be recorded; no decision was made") from exc
+        if denied is not None and stored.outcome != record.outcome:
+            d = denied  # another gate opened this visitor's trip first
+            if d.preauth_id is not None:
+                self._release(ctx, d.preauth_id)
         self._observer.decided(store_id=store.store_id, gate_id=ctx.gate.gate_id, channel=event.channel.value,
                                outcome=d.outcome.value, reasons=[r.value for r in d.reasons],
                                decided_by=d.decided_by.value, latency_ms=latency_ms,
@@ -224,7 +221,61 @@ class EntryService:
                  channel=event.channel.value, outcome=d.outcome.value, reasons=[r.value for r in d.reasons],
                  decided_by=d.decided_by.value, latency_ms=latency_ms, trip_id=d.trip_id,
                  passback_violation=d.passback_violation or None)
-        return answer
+        return stored.response
+
+    def _release(self, ctx: EntryContext, preauth_id: str) -> None:
+        """Let go of the hold a denied tap obtained.
+
+        The denial is stored with the hold's id before this call, so a release that fails here (or
+        a process that dies first) leaves the hold on record to be released later; the gate's
+        answer, already on record, never waits on a failed release to become a 503.
+        """
+        try:
+            self._processor.release(preauth_id=preauth_id,
+                                    idempotency_key=f"{ctx.gate.gate_pk}:{ctx.event.event_id}:release")
+        except Exception as exc:  # noqa: BLE001 - any processor failure: the hold stays on record
+            log.error("preauth_not_released", store_id=ctx.store.store_id, gate_id=ctx.gate.gate_id,
+                      event_id=ctx.event.event_id, preauth_id=preauth_id, error=f"{type(exc).__name__}: {exc}")
+            return
+        log.info("preauth_released", store_id=ctx.store.store_id, gate_id=ctx.gate.gate_id,
+                 event_id=ctx.event.event_id, preauth_id=preauth_id, reason=ReasonCode.ALREADY_INSIDE.value)
+
+
+def _decision_record(ctx: EntryContext, d: Decision, latency_ms: float) -> DecisionRecord:
+    event, amount = ctx.event, d.authorized_amount
+    return DecisionRecord(
+        gate_pk=ctx.gate.gate_pk, gate_id=ctx.gate.gate_id, store_id=ctx.store.store_id, event_id=event.event_id,
+        request_hash=event.request_hash, channel=event.channel.value, outcome=d.outcome.value,
+        reasons=[r.value for r in d.reasons], decided_by=d.decided_by.value,
+        visitor_id=d.visitor.id if d.visitor else None, visitor_type=d.visitor.type.value if d.visitor else None,
+        instrument_id=d.instrument_id, trip_id=d.trip_id, party_size=event.party_size,
+        risk_score=d.risk.score if d.risk else None, risk_level=d.risk.level if d.risk else None,
+        authorized_amount=amount.amount if amount else None, currency=amount.currency if amount else None,
+        latency_ms=latency_ms, response=_answer(ctx, d, latency_ms), event_time=event.timestamp,
+        decided_at=ctx.now, preauth_id=d.preauth_id)
+
+
+def _trip(ctx: EntryContext) -> Trip:
+    d, store, amount = ctx.decision, ctx.store, ctx.decision.authorized_amount
+    assert d.trip_id is not None
+    # Under HARD anti-passback the trip carries its visitor as the key the database keeps unique among
+    # the store's open trips (group entry included: one credential, one trip, one key).
+    visitor_id = d.visitor.id if d.visitor else None
+    return Trip(trip_id=d.trip_id, store_id=store.store_id, entry_gate_id=ctx.gate.gate_id,
+                channel=ctx.event.channel.value, visitor_id=visitor_id or "",
+                instrument_id=d.instrument_id, party_size=ctx.event.party_size, status=TripStatus.OPEN,
+                entered_at=ctx.now, currency=store.currency, authorized_amount=amount.amount if amount else None,
+                preauth_id=d.preauth_id,
+                passback_key=visitor_id if store.anti_passback is AntiPassback.HARD else None)
+
+
+def _passback_denial(d: Decision) -> Decision:
+    """The decision of a tap whose visitor got in at another gate first: no trip, no amount held.
+
+    It keeps the hold's id (``preauth_id``) so that the stored denial says which hold to release.
+    """
+    denied = Decision(visitor=d.visitor, risk=d.risk, instrument_id=d.instrument_id, preauth_id=d.preauth_id)
+    return denied.deny(ReasonCode.ALREADY_INSIDE)
 
 
 def _replayed(stored: DecisionRecord, event: EntryEvent) -> dict[str, Any]:
@@ -237,8 +288,7 @@ def _money(m: Money | None) -> dict[str, Any] | None:
     return {"value": m.as_float(), "currencyCode": m.currency} if m else None
 
 
-def _answer(ctx: EntryContext, latency_ms: float) -> dict[str, Any]:
-    d = ctx.decision
+def _answer(ctx: EntryContext, d: Decision, latency_ms: float) -> dict[str, Any]:
     return {
         "eventId": ctx.event.event_id,
         "decision": d.outcome.value,

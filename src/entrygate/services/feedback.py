@@ -60,8 +60,10 @@ class FeedbackService:
             if trip.payment_status_time is not None and report.status_time < trip.payment_status_time:
                 log.info("payment_report_stale", trip_id=trip.trip_id)
                 return "Accepted"
-            uow.trips.report_payment(trip.trip_id, total=report.total, settled=report.settled,
-                                     status_time=report.status_time, at=self._clock.now())
+            if not uow.trips.report_payment(trip.trip_id, total=report.total, settled=report.settled,
+                                            status_time=report.status_time, at=self._clock.now()):
+                log.info("payment_report_stale", trip_id=trip.trip_id)  # a newer report was stored meanwhile
+                return "Accepted"
             uow.commit()
         log.info("payment_reported", store_id=report.store_id, trip_id=report.trip_id,
                  outstanding=str(report.total - report.settled))

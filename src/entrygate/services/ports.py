@@ -25,6 +25,10 @@ class AlreadyExists(StorageError):
     """A record with this identifier exists already."""
 
 
+class TripAlreadyOpen(StorageError):
+    """The visitor already has an open trip at this store, and the store's HARD anti-passback allows one."""
+
+
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
@@ -43,6 +47,10 @@ class ProcessorUnavailable(Exception):
 
 class PaymentProcessor(Protocol):
     def preauthorize(self, *, token: str, amount: Money, idempotency_key: str) -> PreauthResult: ...
+
+    def release(self, *, preauth_id: str, idempotency_key: str) -> None:
+        """Let go of a hold without charging; releasing a released hold again changes nothing."""
+        ...
 
 
 class KeyRepository(Protocol):
@@ -83,13 +91,25 @@ class InstrumentRepository(Protocol):
 
 
 class TripRepository(Protocol):
-    def add(self, trip: Trip) -> None: ...
+    def add(self, trip: Trip) -> None:
+        """Raises ``TripAlreadyOpen`` when ``trip.passback_key`` is set and an open trip of this store has it."""
+        ...
+
     def get(self, trip_id: str) -> Trip | None: ...
     def find_open(self, *, visitor_id: str, store_id: str) -> Trip | None: ...
-    def close(self, trip_id: str, *, at: datetime, gate_id: str) -> bool: ...
+    def close(self, trip_id: str, *, at: datetime, gate_id: str) -> bool:
+        """Close the trip if it is open, in one conditional write: true when this call closed it."""
+        ...
+
     def list(self, store_id: str, *, status: str | None = None, limit: int = 100) -> list[Trip]: ...
     def report_payment(self, trip_id: str, *, total: Decimal, settled: Decimal, status_time: datetime,
-                       at: datetime) -> None: ...
+                       at: datetime) -> bool:
+        """Record the report unless one with a later status time is stored (one conditional write).
+
+        True when recorded; false when a newer report stands.
+        """
+        ...
+
     def outstanding_balance(self, instrument_id: str) -> dict[str, Decimal]: ...
 
 

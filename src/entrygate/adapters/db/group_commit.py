@@ -6,6 +6,10 @@ store at a few hundred decisions a second and queues the rest. Here one writer t
 whatever decisions are waiting, writes each in a savepoint of one transaction (a duplicate event
 id fails alone), commits once, and only then answers every waiting request. Durability is
 unchanged — nothing is acknowledged before its fsync — and the fsync is shared.
+
+Two taps of one visitor under HARD anti-passback may land in the same batch: the second one's
+trip meets the first one's in the same transaction, and it is stored as its passback denial
+(``DecisionWrite.apply``). Each waiting request is answered with the decision stored for it.
 """
 from __future__ import annotations
 
@@ -17,8 +21,9 @@ import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
 from entrygate.adapters.db.uow import SqlUnitOfWork
+from entrygate.domain.records import DecisionRecord
 from entrygate.services.decision_log import DecisionWrite
-from entrygate.services.ports import DuplicateEvent, StorageError
+from entrygate.services.ports import StorageError
 
 log = structlog.get_logger("entrygate.storage")
 
@@ -34,10 +39,10 @@ class GroupCommitLog:
         self._thread = threading.Thread(target=self._run, name="decision-writer", daemon=True)
         self._thread.start()
 
-    def write(self, item: DecisionWrite) -> None:
+    def write(self, item: DecisionWrite) -> DecisionRecord:
         done: Future = Future()
         self._queue.put((item, done))
-        done.result()  # re-raises DuplicateEvent / StorageError
+        return done.result()  # the decision stored; re-raises DuplicateEvent / StorageError
 
     def close(self) -> None:
         self._queue.put(_STOP)
@@ -64,16 +69,15 @@ class GroupCommitLog:
                 return
 
     def _commit(self, batch: list[tuple[DecisionWrite, Future]]) -> None:
-        outcomes: list[BaseException | None] = []
+        outcomes: list[DecisionRecord | StorageError] = []
         try:
             with self._uow(write=True) as uow:
                 assert isinstance(uow, SqlUnitOfWork)
                 for item, _ in batch:
                     try:
                         with uow.conn.begin_nested():
-                            item.apply(uow)
-                        outcomes.append(None)
-                    except DuplicateEvent as exc:
+                            outcomes.append(item.apply(uow))
+                    except StorageError as exc:  # a duplicate event id (or another refused row): this item alone
                         outcomes.append(exc)
                 uow.commit()
         except (StorageError, SQLAlchemyError) as exc:
@@ -82,13 +86,17 @@ class GroupCommitLog:
             for _, done in batch:
                 done.set_exception(failure)
             return
-        except BaseException as exc:  # noqa: BLE001 - never leave a gate waiting
+        except Exception as exc:  # noqa: BLE001 - never leave a gate waiting, and keep writing
+            # A bug in one batch must not end the writer thread: every later decision would wait
+            # for ever. The batch's gates get 503 (nothing of it was committed) and the next batch
+            # starts afresh.
+            log.exception("decision_writer_failed", size=len(batch), error=type(exc).__name__)
             for _, done in batch:
                 if not done.done():
                     done.set_exception(StorageError(f"decision writer failed: {type(exc).__name__}"))
-            raise
+            return
         for (_, done), outcome in zip(batch, outcomes):
-            if outcome is None:
-                done.set_result(None)
-            else:
+            if isinstance(outcome, StorageError):
                 done.set_exception(outcome)
+            else:
+                done.set_result(outcome)

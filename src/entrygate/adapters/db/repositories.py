@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from entrygate.adapters.db import tables as t
@@ -14,7 +14,7 @@ from entrygate.domain.channels import GateDirection, TripStatus
 from entrygate.domain.records import (ApiKeyRecord, DecisionRecord, ExitRecord, Gate, PaymentInstrument, Retailer,
                                       RetailerUser, Trip)
 from entrygate.domain.store import StoreConfig
-from entrygate.services.ports import AlreadyExists, DuplicateEvent
+from entrygate.services.ports import AlreadyExists, DuplicateEvent, TripAlreadyOpen
 
 
 class _Repo:
@@ -179,10 +179,28 @@ def _trip(row) -> Trip:  # noqa: ANN001
                 status=TripStatus(row.status), entered_at=row.entered_at, currency=row.currency,
                 authorized_amount=row.authorized_amount, preauth_id=row.preauth_id, exited_at=row.exited_at,
                 exit_gate_id=row.exit_gate_id, total_amount=row.total_amount, settled_amount=row.settled_amount,
-                payment_status_time=row.payment_status_time)
+                payment_status_time=row.payment_status_time, passback_key=row.passback_key)
 
 
 _INSERT_TRIP = insert(t.shopping_trips)
+
+
+def _insert_passback_trip(dialect: str):  # noqa: ANN202
+    """INSERT … ON CONFLICT (store_id, passback_key) WHERE <the index's predicate> DO NOTHING.
+
+    The loser of a HARD anti-passback race inserts nothing and learns it from the empty RETURNING
+    (an INSERT's row count is not reported reliably), and its transaction stays usable without a
+    savepoint's round trips. On PostgreSQL a concurrent insert of the same key waits for the other
+    transaction and then yields to it if it committed.
+    """
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    stmt = (postgresql if dialect == "postgresql" else sqlite).insert(t.shopping_trips)
+    return stmt.on_conflict_do_nothing(index_elements=["store_id", "passback_key"],
+                                       index_where=text(t.OPEN_PASSBACK)).returning(t.shopping_trips.c.trip_id)
+
+
+_INSERT_PASSBACK_TRIP = {"sqlite": _insert_passback_trip("sqlite"), "postgresql": _insert_passback_trip("postgresql")}
 _FIND_OPEN = (select(t.shopping_trips)
               .where(and_(t.shopping_trips.c.visitor_id == bindparam("visitor"),
                           t.shopping_trips.c.store_id == bindparam("store"),
@@ -192,12 +210,17 @@ _FIND_OPEN = (select(t.shopping_trips)
 
 class SqlTrips(_Repo):
     def add(self, trip: Trip) -> None:
-        # Trip ids are random: a clash is not expected, so no savepoint on the gate's path.
-        self._insert(_INSERT_TRIP, savepoint=False, params=dict(
+        params = dict(
             trip_id=trip.trip_id, store_id=trip.store_id, entry_gate_id=trip.entry_gate_id, channel=trip.channel,
             visitor_id=trip.visitor_id, instrument_id=trip.instrument_id, party_size=trip.party_size,
             status=trip.status.value, entered_at=trip.entered_at, currency=trip.currency,
-            authorized_amount=trip.authorized_amount, preauth_id=trip.preauth_id))
+            authorized_amount=trip.authorized_amount, preauth_id=trip.preauth_id, passback_key=trip.passback_key)
+        if trip.passback_key is None:
+            # Trip ids are random: a clash is not expected, so no savepoint on the gate's path.
+            self._insert(_INSERT_TRIP, savepoint=False, params=params)
+            return
+        if self.conn.execute(_INSERT_PASSBACK_TRIP[self.conn.dialect.name], params).first() is None:
+            raise TripAlreadyOpen(f"visitor already inside store {trip.store_id}")
 
     def get(self, trip_id: str) -> Trip | None:
         row = self.conn.execute(select(t.shopping_trips).where(t.shopping_trips.c.trip_id == trip_id)).first()
@@ -222,10 +245,16 @@ class SqlTrips(_Repo):
         return [_trip(r) for r in self.conn.execute(stmt)]
 
     def report_payment(self, trip_id: str, *, total: Decimal, settled: Decimal, status_time: datetime,
-                       at: datetime) -> None:
-        self.conn.execute(update(t.shopping_trips).where(t.shopping_trips.c.trip_id == trip_id)
-                          .values(total_amount=total, settled_amount=settled, payment_status_time=status_time,
-                                  payment_reported_at=at))
+                       at: datetime) -> bool:
+        # The condition is in the UPDATE itself: two reports at once cannot both pass a read of the old
+        # time and leave the older one standing (PostgreSQL re-checks the WHERE on the newest row).
+        c = t.shopping_trips.c
+        done = self.conn.execute(update(t.shopping_trips)
+                                 .where(and_(c.trip_id == trip_id,
+                                             or_(c.payment_status_time.is_(None), c.payment_status_time <= status_time)))
+                                 .values(total_amount=total, settled_amount=settled, payment_status_time=status_time,
+                                         payment_reported_at=at))
+        return done.rowcount == 1
 
     def outstanding_balance(self, instrument_id: str) -> dict[str, Decimal]:
         c = t.shopping_trips.c
@@ -245,7 +274,7 @@ def _decision(row) -> DecisionRecord:  # noqa: ANN001
         instrument_id=row.instrument_id, trip_id=row.trip_id, party_size=row.party_size,
         risk_score=row.risk_score, risk_level=row.risk_level, authorized_amount=row.authorized_amount,
         currency=row.currency, latency_ms=float(row.latency_ms), response=row.response,
-        event_time=row.event_time, decided_at=row.decided_at)
+        event_time=row.event_time, decided_at=row.decided_at, preauth_id=row.preauth_id)
 
 
 _BY_EVENT = select(t.decisions).where(and_(t.decisions.c.gate_pk == bindparam("gate"),
@@ -259,7 +288,8 @@ class SqlDecisions(_Repo):
         return _decision(row) if row else None
 
     def add(self, record: DecisionRecord) -> None:
-        """The first write of the gate's transaction: a duplicate event ends it (no savepoint)."""
+        """On the gate's path: a duplicate event ends the transaction (or the group commit's savepoint), so no
+        savepoint of its own."""
         values = {name: getattr(record, name) for name in record.__dataclass_fields__}
         self._insert(_INSERT_DECISION, DuplicateEvent, params=values, savepoint=False)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (JSON, BigInteger, Boolean, Column, ForeignKey, Index, Integer, LargeBinary, MetaData,
-                        Numeric, String, Table, Text, UniqueConstraint)
+                        Numeric, String, Table, Text, UniqueConstraint, text)
 from sqlalchemy.types import DateTime, TypeDecorator
 
 metadata = MetaData(naming_convention={
@@ -36,6 +36,10 @@ class UTCDateTime(TypeDecorator):
 
 
 Amount = Numeric(18, 4, asdecimal=True)
+
+# The predicate of the partial unique index behind HARD anti-passback; inserts name it as their
+# ON CONFLICT target, so the text must be the index's own.
+OPEN_PASSBACK = "status = 'OPEN' AND passback_key IS NOT NULL"
 
 operator_tokens = Table(
     "operator_tokens", metadata,
@@ -121,9 +125,14 @@ shopping_trips = Table(
     Column("settled_amount", Amount),
     Column("payment_status_time", UTCDateTime),
     Column("payment_reported_at", UTCDateTime),
+    Column("passback_key", String(255)),  # the visitor id on a trip opened under HARD anti-passback, else NULL
     Index("ix_trips_store_status", "store_id", "status", "entered_at"),
     Index("ix_trips_visitor_store_status", "visitor_id", "store_id", "status"),
     Index("ix_trips_instrument", "instrument_id"),
+    # HARD anti-passback, kept by the database: at most one open trip per visitor and store, whichever
+    # process or gate inserts it (migration 0003).
+    Index("uq_trips_open_passback", "store_id", "passback_key", unique=True,
+          sqlite_where=text(OPEN_PASSBACK), postgresql_where=text(OPEN_PASSBACK)),
 )
 
 decisions = Table(
@@ -151,6 +160,7 @@ decisions = Table(
     Column("response", JSON, nullable=False),
     Column("event_time", UTCDateTime, nullable=False),
     Column("decided_at", UTCDateTime, nullable=False),
+    Column("preauth_id", String(64)),
     UniqueConstraint("gate_pk", "event_id", name="uq_decisions_gate_event"),
     Index("ix_decisions_store_time", "store_id", "decided_at"),
     Index("ix_decisions_instrument_time", "instrument_id", "decided_at"),
