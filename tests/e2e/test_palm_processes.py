@@ -1,10 +1,14 @@
 """Two ``entrygate serve`` processes sharing one database: each keeps its own palm index in step
-with the change log, and neither admits a deleted palm (DESIGN 8), on SQLite and PostgreSQL."""
+with the change log, neither admits a deleted palm (DESIGN 8), and one palm enrolled at both at once
+is enrolled once, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import concurrent.futures
+import threading
 import time
 import uuid
+
+import httpx
 
 import numpy as np
 from sqlalchemy import create_engine, text
@@ -103,6 +107,48 @@ def test_a_second_process_follows_enrollments_and_deletions(db_url):
         for p in (a, b):
             p.http.close()
             stop_server(p.process)
+
+
+def test_one_palm_enrolled_at_two_processes_at_once_is_enrolled_once(db_url):
+    store = seed_world(db_url)
+    # Neither process polls after its start: only the database can tell one of the other's enrollments.
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        started = [pool.submit(start_server, db_url, env={"ENTRYGATE_PALM_SYNC_INTERVAL_S": "3600"})
+                   for _ in range(2)]
+        a, b = [Platform(s.result()[0], "", db_url, s.result()[1]) for s in started]
+    try:
+        for p in (a, b):
+            until(lambda p=p: p.http.get("/readyz").status_code == 200, within=30)
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            for who in range(10, 15):
+                at_once = threading.Barrier(2)
+                bodies = [{"signature": hover(who)["signature"], "card": card(par=new_par()), "consent": True}
+                          for _ in (a, b)]
+
+                def enroll(p: Platform, body: dict, at_once: threading.Barrier = at_once) -> httpx.Response:
+                    at_once.wait(10)
+                    return p.http.post("/v1/palm/enrollments", headers=p.as_retailer(store), json=body)
+
+                answers = list(pool.map(enroll, (a, b), bodies))
+                assert sorted(r.status_code for r in answers) == [201, 409], [r.text for r in answers]
+                refused = next(r for r in answers if r.status_code == 409).json()["error"]
+                assert refused["message"] == "this palm is already enrolled" and refused["fields"] == ["signature"]
+                winner = (a, b)[[r.status_code for r in answers].index(201)]
+                assert codes(winner, store, who) == ["OPEN"]
+        assert _enrolled(db_url) == 1 + 5  # person 1, seeded, and one enrollment for each hand
+    finally:
+        for p in (a, b):
+            p.http.close()
+            stop_server(p.process)
+
+
+def _enrolled(db_url: str) -> int:
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM palm_enrollments")).scalar_one()
+    finally:
+        engine.dispose()
 
 
 def _only_palm(db_url: str) -> str:

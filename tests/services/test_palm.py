@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import struct
+import threading
 import time
 from dataclasses import replace
 
@@ -27,6 +29,7 @@ from entrygate.services.exits import ExitEvent, ExitService
 from entrygate.services.palm import PalmChange, PalmHandler, PalmService
 from entrygate.simulation.palm_reader import PalmPopulation, read
 from support.factories import NOW, OPERATOR, SECRET, World, card, event
+from support.palms import HeldIndex
 
 POP = PalmPopulation(seed=11)
 CIPHER_SECRET = "palm-service-test-secret-" + "x" * 16
@@ -316,3 +319,66 @@ def test_the_background_thread_loads_then_follows_the_change_log():
         assert follower.identify(read(POP.person(31), w.rng).signature).palm_id == palm_id
     finally:
         follower.stop()
+
+
+# --- one palm enrolled at two processes at once --------------------------------------------------
+
+
+def test_a_palm_enrolled_at_another_process_is_refused_before_this_index_hears_of_it():
+    w = PalmWorld()
+    other = new_service(w.palms, w.clock)  # a second process, loaded before anything was enrolled
+    first = w.enroll(1)
+    with pytest.raises(Conflict) as err:  # its index does not hold the palm: the store's log does
+        other.enroll(w.kiosk, signature=w.signature(1), card=card(), consent=True)
+    assert err.value.message == "this palm is already enrolled" and err.value.fields == ["signature"]
+    assert list(w.palms.enrollments) == [first]
+    assert other.status()["syncedSeq"] == 0  # it learned nothing from the check: the poll does that
+    w.palm.delete(w.kiosk, first)  # deleted: enrolled after the position, but no longer enrolled
+    again = other.enroll(w.kiosk, signature=w.signature(1), card=card(), consent=True)
+    assert list(w.palms.enrollments) == [again]
+
+
+def test_an_enrollment_waits_for_one_in_its_check_at_another_process():
+    w = PalmWorld()
+    held = HeldIndex()
+    a = PalmService(store=w.palms, index=held, cipher=lambda: TemplateCipher(CIPHER_SECRET), clock=w.clock,
+                    secret=SECRET, dimension=128, liveness_threshold=0.8)
+    a.load()
+    held.arm()
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        try:
+            at_a = pool.submit(a.enroll, w.kiosk, signature=w.signature(2), card=card(), consent=True)
+            assert held.checking.wait(5)
+            at_b = pool.submit(w.palm.enroll, w.kiosk, signature=w.signature(2), card=card(), consent=True)
+            done, _ = concurrent.futures.wait([at_b], timeout=0.3)
+            assert not done, "the second enrollment ran its check while the first was in the middle of its own"
+        finally:
+            held.release.set()
+        palm_id = at_a.result(5)
+        with pytest.raises(Conflict):
+            at_b.result(5)
+    assert list(w.palms.enrollments) == [palm_id]
+
+
+def race(services: list[PalmService], kiosk: Principal, signatures: list[str]) -> list[str]:
+    """Every service enrolls its read of one hand at the same instant; the palm ids, or "conflict"."""
+    start = threading.Barrier(len(services))
+
+    def enroll(service: PalmService, signature: str) -> str:
+        start.wait(5)
+        try:
+            return service.enroll(kiosk, signature=signature, card=card(), consent=True)
+        except Conflict:
+            return "conflict"
+
+    with concurrent.futures.ThreadPoolExecutor(len(services)) as pool:
+        return list(pool.map(enroll, services, signatures))
+
+
+def test_the_same_palm_enrolled_at_two_processes_at_once_is_enrolled_once():
+    w = PalmWorld()
+    other = new_service(w.palms, w.clock)
+    for person in range(40, 45):  # four reads of one hand, two at each process, at once
+        outcomes = race([w.palm, other, w.palm, other], w.kiosk, [w.signature(person) for _ in range(4)])
+        assert outcomes.count("conflict") == 3, outcomes
+    assert len(w.palms.enrollments) == 5

@@ -1,12 +1,14 @@
 """Palm enrollments and their change log in memory (``services.palm.PalmRepository``), for service tests.
 
 Given the ``MemoryStore`` of the other ports, an enrollment records its payment instrument
-there too, as the SQL store does in the same transaction.
+there too, as the SQL store does in the same transaction. One lock stands for the database's
+palm lock: every write, and an enrollment's check with it, holds it.
 """
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 
 from entrygate.adapters.memory import MemoryStore
@@ -26,17 +28,28 @@ class MemoryPalmStore:
         if self.fail:
             raise StorageError("simulated palm store failure")
 
-    def add(self, enrollment: Enrollment) -> None:
+    @contextmanager
+    def enrolling(self) -> Iterator[MemoryEnrollment]:
         self._check()
         with self._lock:
-            if enrollment.palm_id in self.enrollments:
-                raise AlreadyExists(enrollment.palm_id)
-            if self._memory is not None:
-                with self._memory(write=True) as uow:
-                    uow.instruments.record_seen(enrollment.instrument_id, enrollment.card, at=enrollment.created_at)
-                    uow.commit()
-            self.enrollments[enrollment.palm_id] = enrollment
-            self._log(enrollment.palm_id, "add")
+            session = MemoryEnrollment(self)
+            yield session
+            for enrollment in session.staged:  # the block ended without an error: commit
+                self._insert(enrollment)
+
+    def add(self, enrollment: Enrollment) -> None:
+        with self.enrolling() as session:
+            session.add(enrollment)
+
+    def _insert(self, enrollment: Enrollment) -> None:
+        if enrollment.palm_id in self.enrollments:
+            raise AlreadyExists(enrollment.palm_id)
+        if self._memory is not None:
+            with self._memory(write=True) as uow:
+                uow.instruments.record_seen(enrollment.instrument_id, enrollment.card, at=enrollment.created_at)
+                uow.commit()
+        self.enrollments[enrollment.palm_id] = enrollment
+        self._log(enrollment.palm_id, "add")
 
     def delete(self, palm_id: str, *, at: datetime) -> bool:
         self._check()
@@ -76,3 +89,22 @@ class MemoryPalmStore:
 
     def _log(self, palm_id: str, op: str) -> None:
         self.changes.append(PalmChange(len(self.changes) + 1, palm_id, op))
+
+
+class MemoryEnrollment:
+    """An enrollment's session on the in-memory store, holding its lock; writes land at the end."""
+
+    def __init__(self, store: MemoryPalmStore) -> None:
+        self._store = store
+        self.staged: list[Enrollment] = []
+
+    def links(self, palm_ids: Sequence[str]) -> dict[str, PalmLink]:
+        return self._store.links(palm_ids)
+
+    def enrolled_after(self, seq: int) -> list[SealedTemplate]:
+        added = [c.palm_id for c in self._store.changes_since(seq, limit=len(self._store.changes)) if c.op == "add"]
+        return self._store.templates_of(added)
+
+    def add(self, enrollment: Enrollment) -> None:
+        self._store._check()
+        self.staged.append(enrollment)

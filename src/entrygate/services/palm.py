@@ -8,13 +8,19 @@ which is a cache of the database (DESIGN 8):
 - At start a background thread reads the change log's position W, decrypts every template and
   builds the index. Until then the process is not ready for palms: ``/readyz`` answers 503 and a
   palm at the gate gets 503 (no decision), never a ``PALM_NO_MATCH`` it could not know.
-- It then polls ``palm_changes`` for rows after its watermark, re-reading a window below it
-  because PostgreSQL can commit sequence numbers out of order. A palm id is never reused, so
-  applying a change twice, or late, is harmless: an enrollment whose row is gone is not added.
+- It then polls ``palm_changes`` for rows after its watermark, re-reading a window below it, a
+  margin against positions committed out of order (every palm write holds the store's lock, so
+  they no longer are). A palm id is never reused, so applying a change twice, or late, is
+  harmless: an enrollment whose row is gone is not added.
 - An enrollment or deletion made through this process applies to its index at once; other
   processes follow within the poll interval. Until they do, the gate path still cannot admit a
   deleted palm: the card of a matched palm is read from its enrollment row, and a palm without
   one is no match.
+- A palm is enrolled once, platform-wide. The duplicate check cannot trust this index alone (it
+  lags the other processes by a poll), so it runs inside the store's enrollment transaction,
+  which holds a lock every enrollment and deletion takes: it searches this index, then compares
+  exactly every template enrolled after the index's sync position, then inserts. Two kiosks
+  enrolling one hand, at one process or two, get one 201 and one 409.
 """
 from __future__ import annotations
 
@@ -22,6 +28,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -92,11 +99,31 @@ class PalmChange:
 # --- ports ---------------------------------------------------------------------------------------
 
 
-class PalmRepository(Protocol):
-    """Palm enrollments and their change log. Each write is one transaction of its own."""
+class EnrollmentSession(Protocol):
+    """One enrollment's write transaction, holding the lock that serialises every palm change."""
+
+    def links(self, palm_ids: Sequence[str]) -> dict[str, PalmLink]:
+        """The card of each palm that is still enrolled, as this transaction sees it."""
+
+    def enrolled_after(self, seq: int) -> list[SealedTemplate]:
+        """The templates of the palms still enrolled whose ``add`` change has a position above ``seq``."""
 
     def add(self, enrollment: Enrollment) -> None:
-        """Upsert the instrument, insert the enrollment and an ``add`` change, atomically."""
+        """Upsert the instrument, insert the enrollment and an ``add`` change; committed with the session."""
+
+
+class PalmRepository(Protocol):
+    """Palm enrollments and their change log. Each write is one transaction of its own.
+
+    Every write takes one lock, database-wide, so enrollments and deletions happen one at a time
+    across processes and their change-log positions become visible in order.
+    """
+
+    def enrolling(self) -> AbstractContextManager[EnrollmentSession]:
+        """A write transaction holding the lock; it commits when the block ends without an error."""
+
+    def add(self, enrollment: Enrollment) -> None:
+        """Upsert the instrument, insert the enrollment and an ``add`` change, atomically, unchecked."""
 
     def owner(self, palm_id: str) -> str | None:
         """The enrolling retailer's id, or None for an unknown palm."""
@@ -162,7 +189,10 @@ class PalmService:
         self._window = window
         self._watermark = 0  # the change-log position applied so far (the index's is informational)
         self._apply = threading.Lock()  # index writes vs. the sync's read-then-apply
-        self._enroll = threading.Lock()  # search-before-add is one step within this process
+        # The store's lock makes the check-then-insert one step platform-wide; this one queues this
+        # process's enrollments before they take a pooled connection to wait on it, so a burst of
+        # kiosks cannot take the connections the gates need.
+        self._enroll = threading.Lock()
         self._ready = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -184,14 +214,15 @@ class PalmService:
             raise InvalidRequest(f"card: expired at the end of {card.exp_month:02d}/{card.exp_year}",
                                  fields=["card.expMonth", "card.expYear"])
         self._await_ready()
+        palm_id = new_id("palm")
+        enrollment = Enrollment(palm_id, instrument_id(card, secret=self._secret), principal.retailer_id,
+                                self.cipher.encrypt_vector(vec, palm_id=palm_id), self.dimension, card, now)
         with self._enroll:
-            if self._enrolled_match(vec) is not None:
-                raise Conflict("this palm is already enrolled", fields=["signature"])
-            palm_id = new_id("palm")
-            enrollment = Enrollment(palm_id, instrument_id(card, secret=self._secret), principal.retailer_id,
-                                    self.cipher.encrypt_vector(vec, palm_id=palm_id), self.dimension, card, now)
             try:
-                self._store.add(enrollment)
+                with self._store.enrolling() as session:
+                    if self._already_enrolled(vec, session):
+                        raise Conflict("this palm is already enrolled", fields=["signature"])
+                    session.add(enrollment)
             except StorageError as exc:
                 raise Unavailable("the enrollment could not be stored") from exc
             with self._apply:
@@ -218,6 +249,24 @@ class PalmService:
             raise NotFound(f"palm enrollment {palm_id} not found")
         log.info("palm_deleted", palm_id=palm_id, by="operator" if principal.is_operator else principal.retailer_id)
 
+    def _already_enrolled(self, vec: np.ndarray, session: EnrollmentSession) -> bool:
+        """Whether an enrolled palm matches ``vec``, as the locked session sees the store.
+
+        This index holds every palm whose ``add`` is at or below the position read first (the sync
+        applies a change before it moves the position), so a search covers those, and the rows
+        after it are compared exactly. Those are the palms enrolled since this process's last
+        poll, its own included: a second's worth, a few rows to decrypt.
+        """
+        mark = self._watermark  # read before the search: the index may only run ahead of it
+        above = self._candidates(vec)
+        if above and session.links([m.palm_id for m in above]):
+            return True
+        for sealed in session.enrolled_after(mark):
+            template = self._decrypt(sealed)
+            if template is not None and float(template @ vec) >= self.match_threshold:
+                return True
+        return False
+
     # -- identification ----------------------------------------------------------------------
 
     def decode_probe(self, signature: object, *, field: str) -> np.ndarray:
@@ -236,7 +285,7 @@ class PalmService:
         query that fetches the card, so a palm deleted in another process, still in this index
         until the next poll, is never taken for a match.
         """
-        above = [m for m in self._index.search(probe, k=SEARCH_K) if m.score >= self.match_threshold]
+        above = self._candidates(probe)
         if not above:
             return None
         try:
@@ -244,6 +293,9 @@ class PalmService:
         except StorageError as exc:
             raise Unavailable("palm enrollments could not be read; no decision was made") from exc
         return next((links[m.palm_id] for m in above if m.palm_id in links), None)
+
+    def _candidates(self, probe: np.ndarray) -> list[PalmMatch]:
+        return [m for m in self._index.search(probe, k=SEARCH_K) if m.score >= self.match_threshold]
 
     def _decode(self, signature: object, *, field: str) -> np.ndarray:
         try:
@@ -368,18 +420,26 @@ class PalmService:
             after = page[-1].palm_id
 
     def _open(self, sealed: SealedTemplate) -> np.ndarray | None:
-        """The decrypted template, or None (logged) when it cannot be used: one bad row must not
-        keep every other palm out of the index."""
+        """The decrypted template for the index, or None (counted) when it cannot be used: one bad
+        row must not keep every other palm out of the index."""
+        vec = self._decrypt(sealed)
+        if vec is None:
+            self._unreadable += 1
+        return vec
+
+    def _decrypt(self, sealed: SealedTemplate) -> np.ndarray | None:
+        """The decrypted template, or None (logged) when it has another dimension or does not decrypt.
+
+        Such a template is in no index, so it opens no gate; the duplicate check skips it too.
+        """
         if sealed.dimension != self.dimension:
             _quietly(log.error, "palm_template_unreadable", palm_id=sealed.palm_id,
                      error=f"dimension {sealed.dimension}, expected {self.dimension}")
-            self._unreadable += 1
             return None
         try:
             return self.cipher.decrypt_vector(sealed.template, palm_id=sealed.palm_id)
         except Exception as exc:  # noqa: BLE001 - TemplateDecryptionError, whatever the adapter raises
             _quietly(log.error, "palm_template_unreadable", palm_id=sealed.palm_id, error=type(exc).__name__)
-            self._unreadable += 1
             return None
 
     def _await_ready(self) -> None:

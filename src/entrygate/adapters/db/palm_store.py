@@ -5,6 +5,12 @@ Unlike the repositories a unit of work hands out, each method here is a unit of 
 enrollment lands together with its instrument and its ``add`` change, a deletion together with
 its ``remove`` change, and nothing else joins them. The gate path's read (``links``) is a
 primary-key lookup.
+
+Every write first takes the palm lock, database-wide: on PostgreSQL a transaction-scoped advisory
+lock on one fixed key, on SQLite the write lock ``BEGIN IMMEDIATE`` already holds, which the other
+processes' writers wait for too. So an enrollment's duplicate check and its insert are one step
+across processes, and a change-log position is taken and committed before the next one is: a
+reader never sees a position while a lower one is still to commit.
 """
 from __future__ import annotations
 
@@ -13,7 +19,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, delete, func, insert, literal, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from entrygate.adapters.db import tables as t
@@ -24,6 +30,10 @@ from entrygate.services.ports import StorageError
 
 _e, _c = t.palm_enrollments, t.palm_changes
 _IN_CHUNK = 500  # ids per IN (...) list
+PALM_LOCK_KEY = 0x70616C6D  # "palm": the advisory lock key of every palm write; nothing else locks it
+# A writer holds the lock for a few milliseconds; one that waits longer than this gets a 503 rather
+# than piling up behind a stuck one (SQLite's busy_timeout bounds the same wait there).
+LOCK_TIMEOUT = "10s"
 
 
 def card_to_json(card: CardCredential) -> dict[str, Any]:
@@ -37,6 +47,30 @@ def card_from_json(data: dict[str, Any]) -> CardCredential:
     return CardCredential(payment_token=data["paymentToken"], par=data.get("par"), brand=data["brand"],
                           last4=data["last4"], exp_month=int(data["expMonth"]), exp_year=int(data["expYear"]),
                           funding=data.get("funding"), issuer_country=data.get("issuerCountry"))
+
+
+class SqlEnrollment:
+    """One enrollment's write transaction, holding the palm lock (``services.palm.EnrollmentSession``)."""
+
+    def __init__(self, u: SqlUnitOfWork) -> None:
+        self._u = u
+
+    def links(self, palm_ids: Sequence[str]) -> dict[str, PalmLink]:
+        return _links(self._u.conn, palm_ids)
+
+    def enrolled_after(self, seq: int) -> list[SealedTemplate]:
+        rows = self._u.conn.execute(
+            select(_e.c.palm_id, _e.c.template, _e.c.dimension).select_from(_c.join(_e, _e.c.palm_id == _c.c.palm_id))
+            .where(_c.c.seq > seq, _c.c.op == "add").order_by(_c.c.seq))
+        return [SealedTemplate(r.palm_id, bytes(r.template), r.dimension) for r in rows]
+
+    def add(self, enrollment: Enrollment) -> None:
+        e, conn = enrollment, self._u.conn
+        self._u.instruments.record_seen(e.instrument_id, e.card, at=e.created_at)
+        conn.execute(insert(_e).values(palm_id=e.palm_id, instrument_id=e.instrument_id, retailer_id=e.retailer_id,
+                                       template=e.template, dimension=e.dimension, card=card_to_json(e.card),
+                                       created_at=e.created_at))
+        conn.execute(insert(_c).values(palm_id=e.palm_id, op="add", changed_at=e.created_at))
 
 
 class SqlPalmStore:
@@ -59,19 +93,28 @@ class SqlPalmStore:
         with self._work() as u:
             yield u.conn
 
+    @contextmanager
+    def _locked(self) -> Iterator[SqlUnitOfWork]:
+        """A write unit of work that holds the palm lock from its first statement on."""
+        with self._work(write=True) as u:
+            if u.conn.dialect.name == "postgresql":
+                u.conn.execute(select(func.set_config("lock_timeout", LOCK_TIMEOUT, True)))
+                u.conn.execute(select(func.pg_advisory_xact_lock(literal(PALM_LOCK_KEY))))
+            yield u  # on SQLite, BEGIN IMMEDIATE took the database's write lock already
+
     # -- writes ---------------------------------------------------------------------------------
 
+    @contextmanager
+    def enrolling(self) -> Iterator[SqlEnrollment]:
+        with self._locked() as u:
+            yield SqlEnrollment(u)
+
     def add(self, enrollment: Enrollment) -> None:
-        e = enrollment
-        with self._work(write=True) as u:
-            u.instruments.record_seen(e.instrument_id, e.card, at=e.created_at)
-            u.conn.execute(insert(_e).values(palm_id=e.palm_id, instrument_id=e.instrument_id,
-                                             retailer_id=e.retailer_id, template=e.template, dimension=e.dimension,
-                                             card=card_to_json(e.card), created_at=e.created_at))
-            u.conn.execute(insert(_c).values(palm_id=e.palm_id, op="add", changed_at=e.created_at))
+        with self.enrolling() as session:
+            session.add(enrollment)
 
     def delete(self, palm_id: str, *, at: datetime) -> bool:
-        with self._work(write=True) as u:
+        with self._locked() as u:
             gone = u.conn.execute(delete(_e).where(_e.c.palm_id == palm_id)).rowcount
             if gone:
                 u.conn.execute(insert(_c).values(palm_id=palm_id, op="remove", changed_at=at))
@@ -87,9 +130,7 @@ class SqlPalmStore:
         if not palm_ids:
             return {}
         with self._read() as conn:
-            rows = conn.execute(select(_e.c.palm_id, _e.c.instrument_id, _e.c.card)
-                                .where(_e.c.palm_id.in_(list(palm_ids)))).all()
-        return {r.palm_id: PalmLink(r.palm_id, r.instrument_id, card_from_json(r.card)) for r in rows}
+            return _links(conn, palm_ids)
 
     def last_seq(self) -> int:
         with self._read() as conn:
@@ -117,3 +158,12 @@ class SqlPalmStore:
             rows = conn.execute(select(_c.c.seq, _c.c.palm_id, _c.c.op).where(_c.c.seq > seq)
                                 .order_by(_c.c.seq).limit(limit))
             return [PalmChange(int(r.seq), r.palm_id, r.op) for r in rows]
+
+
+def _links(conn: Connection, palm_ids: Sequence[str]) -> dict[str, PalmLink]:
+    """The cards of the palms among ``palm_ids`` that are still enrolled (a handful: the search's candidates)."""
+    if not palm_ids:
+        return {}
+    rows = conn.execute(select(_e.c.palm_id, _e.c.instrument_id, _e.c.card)
+                        .where(_e.c.palm_id.in_(list(palm_ids)))).all()
+    return {r.palm_id: PalmLink(r.palm_id, r.instrument_id, card_from_json(r.card)) for r in rows}
