@@ -222,13 +222,20 @@ def test_time_zones_must_be_real():
     (r"^EG1\.[A-Za-z0-9_-]+\.[0-9]+\.[A-Za-z0-9_-]+$", "EG1.tok.88123456.abc", "match"),
     (r"^EG1\.[A-Za-z0-9_-]+\.[0-9]+\.[A-Za-z0-9_-]+$", "EG1.tok.step.abc", "nomatch"),
     ("SHOP", "my-SHOP-code", "match"),  # re.search: unanchored patterns match anywhere, as at the gate
-    ("^SHOP$", "SHOP\n", "match"),  # Python's $ also matches before a final newline, as at the gate
+    ("^SHOP$", "SHOP\n", "nomatch"),  # RE2's $ is the end of the code, as at the gate
     ("(unclosed", "x", "error"),
+    (r"^(a)\1$", "aa", "error"),  # a backreference: refused, as a save would be
+    ("a" * 501, "a", "error"),
     ("x", "", "empty"),
     ("x", "x" * 5000, "error"),
 ])
 def test_the_qr_tester_judges_as_the_gate_does(pattern, value, state):
     assert qr_pattern_result(pattern, value)["state"] == state
+
+
+def test_the_qr_tester_says_why_a_pattern_is_refused():
+    result = qr_pattern_result(r"^EG1(?=\.)", "EG1.x")
+    assert result["state"] == "error" and "lookahead is not supported" in result["message"]
 
 
 # -- charts ------------------------------------------------------------------------------------------

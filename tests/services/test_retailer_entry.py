@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import time
 import uuid
 
 import pytest
@@ -40,7 +41,7 @@ class FakeIdentity:
 def world(answers=None, **store) -> tuple[World, FakeIdentity]:
     store.setdefault("entry_methods", frozenset({Channel.CREDIT_CARD, Channel.QR_CODE, Channel.BADGE}))
     store.setdefault("badge_formats", ("H10301", "C1K35", "CSN"))
-    store.setdefault("connectors", {"identity": ConnectorConfig("http://retailer.test", "whsec_" + "A" * 44)})
+    store.setdefault("connectors", {"identity": ConnectorConfig("https://retailer.test", "whsec_" + "A" * 44)})
     w = World(**store)
     fake = FakeIdentity(answers)
     handlers = {Channel.QR_CODE: QrHandler(identity=fake), Channel.BADGE: BadgeHandler(identity=fake)}
@@ -233,6 +234,28 @@ def test_an_unknown_badge_is_rejected_by_the_retailer():
     assert codes(answer) == ["IDENTITY_REJECTED"] and answer["decidedBy"] == "RETAILER"
 
 
-def test_the_pattern_is_compiled_once_per_pattern():
-    handler = QrHandler(identity=FakeIdentity())
-    assert handler._pattern(r"^a$") is handler._pattern(r"^a$")
+def _admit_time(w, value: str) -> float:
+    started = time.perf_counter()
+    assert codes(w.admit(qr(value))) == ["QR_PATTERN_MISMATCH"]
+    return time.perf_counter() - started
+
+
+def test_a_backtracking_pattern_is_judged_in_linear_time_at_the_gate():
+    w, fake = world({b"a" * 30: ALICE}, qr_pattern=r"^(a+)+$")
+    _admit_time(w, "warm")
+    baseline = min(_admit_time(w, "HELLO") for _ in range(5))
+    # Python's re backtracks 2**22 ways here (a tenth of a second); RE2 reads 23 characters.
+    assert min(_admit_time(w, "a" * 22 + "b") for _ in range(5)) < 10 * baseline + 0.02
+    assert _admit_time(w, "a" * 4095 + "b") < 20 * baseline + 0.05  # the longest a gate may send
+    assert fake.calls == []
+    assert w.admit(qr("a" * 30))["decision"] == "OPEN"
+
+
+def test_a_pattern_saved_before_the_rules_fails_closed_without_asking_the_retailer():
+    w, fake = world({b"aa": ALICE})
+    with w.memory() as uow:  # as if written by an older release: the service would refuse it now
+        uow.stores.update(w.store.with_changes(qr_pattern=r"^(a)\1$"), at=NOW)
+        uow.commit()
+    assert w.catalog.store(w.store.store_id).qr_pattern == r"^(a)\1$"
+    answer = w.admit(qr("aa"))
+    assert answer["decision"] == "DENY" and codes(answer) == ["QR_PATTERN_MISMATCH"] and fake.calls == []

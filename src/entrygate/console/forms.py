@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.datastructures import FormData
 
+from entrygate.domain.patterns import MAX_PATTERN_LENGTH
 from entrygate.domain.store import CONNECTOR_NAMES, DEFAULT_QR_PATTERN, StoreConfig
 from entrygate.services.errors import InvalidRequest, ServiceError
 
@@ -26,7 +27,7 @@ _FRIENDLY = {
     "authorizedAmount": "Enter an amount greater than zero, like 25.00.",
     "entryMethods": "Choose at least one entry method.",
     "maxPartySize": "Enter a whole number from 1 to 20.",
-    "qrPattern": "Enter a regular expression.",
+    "qrPattern": f"Enter a regular expression (RE2 syntax) of at most {MAX_PATTERN_LENGTH} characters.",
     "badgeFormats": "Choose from the listed formats.",
     **{f"connectors.{n}.url": "Enter the connector's address, starting with http:// or https://."
        for n in CONNECTOR_NAMES},

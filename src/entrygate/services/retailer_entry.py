@@ -13,10 +13,9 @@ admit, whatever ``fallbackDecision`` says. The decision says so: decided by ``FA
 """
 from __future__ import annotations
 
-import re
-import threading
+import structlog
 
-from entrygate.domain import badges
+from entrygate.domain import badges, patterns
 from entrygate.domain.channels import DecidedBy, GateDirection
 from entrygate.domain.credentials import BadgeRead, QrScan
 from entrygate.domain.reasons import ReasonCode
@@ -25,8 +24,7 @@ from entrygate.services.connector_ports import (MAX_IDENTITY_KEY_BYTES, AuthEven
 from entrygate.services.entry_context import EntryContext
 from entrygate.services.errors import InvalidRequest
 
-# A store's pattern compiles once; a few hundred distinct patterns is far more than a platform has.
-_PATTERN_CACHE_LIMIT = 1024
+log = structlog.get_logger("entrygate.gate")
 
 
 def ask_identity(identity: IdentityConnector, ctx: EntryContext, key: bytes, channel: KeyChannel) -> None:
@@ -53,17 +51,22 @@ class QrHandler:
 
     def __init__(self, *, identity: IdentityConnector) -> None:
         self._identity = identity
-        self._patterns: dict[str, re.Pattern[str]] = {}
-        self._lock = threading.Lock()
 
     def identify(self, ctx: EntryContext) -> None:
         scan = ctx.event.credential
         if not isinstance(scan, QrScan):
             ctx.decision.deny(ReasonCode.INVALID_CREDENTIAL)
             return
-        # re.search, so the pattern's own anchors decide whether it must match the whole code
-        # (the default pattern is anchored at both ends).
-        if not self._pattern(ctx.store.qr_pattern).search(scan.scan_value):
+        # Searched, so the pattern's own anchors decide whether it must match the whole code (the
+        # default pattern is anchored at both ends); RE2, so the time is linear whatever the pattern.
+        try:
+            pattern = patterns.compile_pattern(ctx.store.qr_pattern)  # cached: compiled once per pattern
+        except patterns.PatternRefused as exc:
+            # Saved before patterns had to run in linear time: fail closed, and say why in the log.
+            log.warning("qr_pattern_refused", store_id=ctx.store.store_id, reason=str(exc))
+            ctx.decision.deny(ReasonCode.QR_PATTERN_MISMATCH)
+            return
+        if not pattern.matches(scan.scan_value):
             ctx.decision.deny(ReasonCode.QR_PATTERN_MISMATCH)
             return
         key = scan.scan_value.encode("utf-8")
@@ -72,16 +75,6 @@ class QrHandler:
             ctx.decision.deny(ReasonCode.INVALID_CREDENTIAL)
             return
         ask_identity(self._identity, ctx, key, KeyChannel.OPTICAL)
-
-    def _pattern(self, pattern: str) -> re.Pattern[str]:
-        compiled = self._patterns.get(pattern)
-        if compiled is None:
-            compiled = re.compile(pattern)  # checked when the store was configured
-            with self._lock:
-                if len(self._patterns) >= _PATTERN_CACHE_LIMIT:
-                    self._patterns.clear()
-                self._patterns[pattern] = compiled
-        return compiled
 
 
 class BadgeHandler:
