@@ -77,8 +77,9 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
     catalog = Catalog(uow, ttl_s=settings.cache_ttl_s)
     passwords = Argon2Passwords()
     observer = PrometheusObserver()
-    processor = SandboxProcessor(timeout_s=settings.processor_timeout_ms / 1000)
-    connectors = ConnectorClient(metrics=ConnectorMetrics(observer.registry))
+    processor = SandboxProcessor(timeout_s=settings.processor_timeout_ms / 1000, ledger=settings.sandbox_ledger)
+    connectors = ConnectorClient(metrics=ConnectorMetrics(observer.registry),
+                                 allow_private_urls=settings.allow_private_urls)
     risk_model = ModelProvider(settings.model_path())
     palm = PalmService(store=SqlPalmStore(uow), index=PalmIndex(dimension=settings.palm_dimension),
                        cipher=lambda: TemplateCipher(settings.secret_key), clock=clock,
@@ -98,7 +99,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
     container = Container(
         settings=settings, engine=engine, uow=uow, clock=clock, catalog=catalog,
         auth=Authenticator(uow, ttl_s=settings.cache_ttl_s),
-        admin=AdminService(uow, clock, catalog, passwords),
+        admin=AdminService(uow, clock, catalog, passwords, allow_private_urls=settings.allow_private_urls),
         entries=EntryService(uow=uow, catalog=catalog, clock=clock, processor=processor, handlers=handlers,
                              risk=risk, observer=observer, decision_log=decision_log),
         exits=ExitService(uow=uow, catalog=catalog, clock=clock, handlers=handlers),

@@ -26,12 +26,23 @@ class Settings(BaseSettings):
     palm_liveness_threshold: float = Field(default=0.8, ge=0, le=1)  # domain.palm.LIVENESS_THRESHOLD
     palm_sync_interval_s: float = 1.0
     processor_timeout_ms: int = Field(default=2000, ge=10, le=60000)
+    sandbox_ledger: str | None = None  # a file where the sandbox processor appends each hold and release
     model_dir: str | None = None
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     cache_ttl_s: float = Field(default=2.0, ge=0)
     log_level: str = "INFO"
     log_json: bool = True
     db_pool_size: int = Field(default=16, ge=1)
+    # Serving (docs/serving.md): a connection that holds a socket without sending a request is
+    # closed, so idle or trickling clients cannot use up the process's open files.
+    header_timeout_s: float = Field(default=5.0, gt=0, le=300)  # connect or first byte -> complete request head
+    body_timeout_s: float = Field(default=10.0, gt=0, le=600)  # complete head -> complete body
+    keep_alive_timeout_s: float = Field(default=5.0, gt=0, le=300)  # idle between requests
+    max_connections: int = Field(default=2048, ge=1, le=1_000_000)  # per worker process; beyond it, 503 at once
+    open_files_limit: int | None = Field(default=None, ge=64)  # soft RLIMIT_NOFILE at start; None: the hard limit
+    # Connector URLs must be https to public addresses (DESIGN "Outbound addresses"); true lifts
+    # that for development, the demo and tests, whose retailers listen on loopback.
+    allow_private_urls: bool = False
 
     @field_validator("database_url")
     @classmethod

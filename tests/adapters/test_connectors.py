@@ -25,6 +25,7 @@ from entrygate.services.connector_ports import (AuthEvent, AuthorizationConditio
                                                 GateAuthEvent, IdentityRejected, KeyChannel, ShopperAuthorization)
 from retailer.harness import LoopbackRetailer, Reply, closed_port_url
 
+# The retailers here listen on loopback, which the outbound guard refuses unless allowed.
 SECRET = webhooks.new_secret()
 TIMEOUT_MS = 300
 # What the deadline may be overrun by: thread scheduling and one last socket wake-up on a busy CI box.
@@ -55,7 +56,8 @@ def authorize(client: ConnectorClient, store: StoreConfig, recommendation: Shopp
 
 @pytest.fixture(scope="module")
 def client():
-    c = ConnectorClient(failure_threshold=100)  # every test uses its own store, so its own circuit
+    # every test uses its own store, so its own circuit
+    c = ConnectorClient(failure_threshold=100, allow_private_urls=True)
     yield c
     c.close()
 
@@ -225,7 +227,7 @@ def test_a_listener_that_never_accepts_times_out():
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)  # the kernel completes the handshake; nobody ever reads
-    client = ConnectorClient()
+    client = ConnectorClient(allow_private_urls=True)
     try:
         exc, took = timed(identify, client, store_at(f"http://127.0.0.1:{listener.getsockname()[1]}"))
     finally:
@@ -275,7 +277,7 @@ def test_connections_are_pooled(client):
 
 def test_the_circuit_opens_after_repeated_failures_and_lets_one_trial_through_after_the_cool_down():
     healthy = False
-    client = ConnectorClient(failure_threshold=3, cooldown_s=0.3, max_attempts=1)
+    client = ConnectorClient(failure_threshold=3, cooldown_s=0.3, max_attempts=1, allow_private_urls=True)
     with LoopbackRetailer(lambda r: Reply(200, VISITOR) if healthy else Reply(503)) as retailer:
         store = store_at(retailer.url)
         for _ in range(3):
@@ -313,7 +315,7 @@ def test_a_failed_trial_opens_the_circuit_again():
 
 def test_a_rejection_is_an_answer_and_resets_the_failure_count():
     replies = iter([Reply(503), Reply(503), Reply(401), Reply(503), Reply(503), Reply(200, VISITOR)])
-    client = ConnectorClient(failure_threshold=3, max_attempts=1)
+    client = ConnectorClient(failure_threshold=3, max_attempts=1, allow_private_urls=True)
     with LoopbackRetailer(lambda r: next(replies)) as retailer:
         store = store_at(retailer.url)
         kinds = [type(timed(identify, client, store)[0]).__name__ for _ in range(6)]
@@ -324,7 +326,7 @@ def test_a_rejection_is_an_answer_and_resets_the_failure_count():
 
 def test_every_call_leaves_metrics_and_a_log_line():
     registry = CollectorRegistry()
-    client = ConnectorClient(metrics=ConnectorMetrics(registry))
+    client = ConnectorClient(metrics=ConnectorMetrics(registry), allow_private_urls=True)
     replies = iter([Reply(200, VISITOR), Reply(401), Reply(500), Reply(500), Reply(500)])
     with LoopbackRetailer(lambda r: next(replies)) as retailer, capture_logs() as logs:
         store = store_at(retailer.url, store_id="store-m")

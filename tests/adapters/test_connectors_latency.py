@@ -30,6 +30,7 @@ from prometheus_client import CollectorRegistry
 
 from entrygate.adapters.connector_transport import DeadlineTransport
 from entrygate.adapters.connectors import LIMITS, ConnectorClient, ConnectorMetrics
+from entrygate.adapters.outbound import OutboundPolicy
 from entrygate.domain.channels import Channel
 from entrygate.domain.money import Money
 from entrygate.domain.store import ConnectorConfig, StoreConfig
@@ -72,7 +73,7 @@ class OwnTime(httpx.BaseTransport):
     """The production transport, noting the stub's own time from each answer's header."""
 
     def __init__(self) -> None:
-        self.inner = DeadlineTransport(limits=LIMITS)
+        self.inner = DeadlineTransport(limits=LIMITS, policy=OutboundPolicy(allow_private=True))
         self.own_ms: list[float] = []
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:

@@ -31,7 +31,8 @@ OPERATOR = Principal(KeyKind.OPERATOR)
 @pytest.fixture
 def world(db_url):
     clock = FixedClock(T0)
-    c = build(Settings(database_url=db_url, secret_key=TEST_SECRET, cache_ttl_s=0), clock=clock)
+    c = build(Settings(database_url=db_url, secret_key=TEST_SECRET, cache_ttl_s=0, allow_private_urls=True),
+              clock=clock)
     retailer = c.admin.create_retailer(OPERATOR, name="R")
     store = StoreConfig(store_id="s-" + uuid.uuid4().hex[:6], retailer_id=retailer.id, name="S", timezone="UTC",
                         currency="USD", authorized_amount=Money.of(25, "USD"),

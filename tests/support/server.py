@@ -101,7 +101,9 @@ def entrygate_exe() -> list[str]:
 def start_server(database_url: str, *, env: dict[str, str] | None = None, workers: int = 1) -> tuple[str, subprocess.Popen]:
     port = free_port()
     full_env = {**os.environ, "ENTRYGATE_DATABASE_URL": database_url, "ENTRYGATE_SECRET_KEY": TEST_SECRET,
-                "ENTRYGATE_LOG_LEVEL": "WARNING", "ENTRYGATE_PROCESSOR_TIMEOUT_MS": "300", **(env or {})}
+                "ENTRYGATE_LOG_LEVEL": "WARNING", "ENTRYGATE_PROCESSOR_TIMEOUT_MS": "300",
+                # The tests' retailers listen on loopback; a test of the guard passes "false".
+                "ENTRYGATE_ALLOW_PRIVATE_URLS": "true", **(env or {})}
     proc = subprocess.Popen([*entrygate_exe(), "serve", "--port", str(port), "--workers", str(workers)],
                             env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     url = f"http://127.0.0.1:{port}"

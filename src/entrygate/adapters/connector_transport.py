@@ -7,7 +7,9 @@ TLS handshake, write and read at most what is left of the deadline the caller se
 ``deadline()``. Outside such a block it behaves exactly like ``httpx.HTTPTransport``.
 
 The streams are httpcore's own (``httpcore.SyncBackend``); only the timeout each call passes down
-is shortened, through httpcore's public ``NetworkBackend`` seam.
+is shortened, through httpcore's public ``NetworkBackend`` seam. The same seam carries the
+outbound address guard (``adapters/outbound.py``): the URL is judged before each request and the
+resolved address at each connect.
 """
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ from contextvars import ContextVar
 
 import httpcore
 import httpx
+
+from entrygate.adapters.outbound import GuardedBackend, OutboundPolicy
 
 # Requests larger than this are sent as they are written (connector requests are a few hundred bytes).
 _COALESCE_LIMIT = 64 * 1024
@@ -105,15 +109,22 @@ class DeadlineBackend(httpcore.NetworkBackend):
 
 
 class DeadlineTransport(httpx.HTTPTransport):
-    """``httpx.HTTPTransport`` over a connection pool that uses ``DeadlineBackend``.
+    """``httpx.HTTPTransport`` over a connection pool that uses ``DeadlineBackend``, behind the outbound guard.
 
     httpx 0.28 has no parameter for httpcore's network backend, so this builds the pool itself
     (the one attribute, ``_pool``, that HTTPTransport's methods use) instead of calling the base
     ``__init__``; the version is pinned in pyproject.toml and a test covers the seam.
     """
 
-    def __init__(self, *, limits: httpx.Limits, verify: bool = True) -> None:  # noqa: D107
+    def __init__(self, *, limits: httpx.Limits, verify: bool = True,  # noqa: D107
+                 policy: OutboundPolicy | None = None) -> None:
+        self._policy = policy or OutboundPolicy()
         self._pool = httpcore.ConnectionPool(
             ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
             max_connections=limits.max_connections, max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry, network_backend=DeadlineBackend())
+            keepalive_expiry=limits.keepalive_expiry, network_backend=GuardedBackend(DeadlineBackend(), self._policy))
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Refuse a URL the policy does not allow (scheme, literal address), then send it."""
+        self._policy.check_url(request.url)
+        return super().handle_request(request)

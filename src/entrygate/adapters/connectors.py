@@ -14,6 +14,8 @@ One ``ConnectorClient`` serves every store of the process. Per call (DESIGN 5):
   would remain after a short jittered back-off. A timeout is not retried: the budget is spent.
 - A circuit breaker per (store, connector) fails calls at once while the retailer is down
   (``connector_breaker.py``).
+- Calls go only to https URLs at public addresses, checked at connect time (``outbound.py``),
+  unless ``allow_private_urls``; a refused address fails, unretried, like an unreachable connector.
 - The answer is parsed strictly: an unexpected status, a body over ``MAX_RESPONSE_BYTES``, or
   JSON that does not follow the contract is a failure, and the caller's fallback applies.
 - Connections are pooled in one transport shared by all stores; idle ones are dropped after 4 s,
@@ -41,6 +43,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from entrygate import __version__
 from entrygate.adapters.connector_breaker import Breakers
 from entrygate.adapters.connector_transport import DeadlineTransport, deadline
+from entrygate.adapters.outbound import OutboundPolicy, OutboundRefused
 from entrygate.domain import webhooks
 from entrygate.domain.decision import Visitor
 from entrygate.domain.money import Money
@@ -78,8 +81,11 @@ class ConnectorMetrics:
                                  registry=registry)
         self.attempts = Counter("entrygate_connector_attempts", "HTTP attempts of connector calls, retries "
                                 "included", ["connector"], registry=registry)
+        # Each worker process has its own breakers; across workers the series shows the least
+        # healthy one (any non-zero: some worker is failing calls fast), and a worker that has
+        # exited leaves it.
         self.circuit = Gauge("entrygate_connector_circuit_state", "Circuit breaker: 0 closed, 1 open, 2 half-open",
-                             ["store_id", "connector"], registry=registry)
+                             ["store_id", "connector"], registry=registry, multiprocess_mode="livemax")
 
     def observe(self, *, store_id: str, connector: str, outcome: str, latency_ms: float, attempts: int,
                 circuit: int) -> None:
@@ -102,8 +108,11 @@ class ConnectorClient:
     def __init__(self, *, transport: httpx.BaseTransport | None = None, metrics: ConnectorMetrics | None = None,
                  failure_threshold: int = 5, cooldown_s: float = 5.0, max_attempts: int = MAX_ATTEMPTS,
                  backoff_s: float = BACKOFF_S, max_response_bytes: int = MAX_RESPONSE_BYTES,
-                 verify_tls: bool = True, rng: random.Random | None = None) -> None:
-        self._transport = transport or DeadlineTransport(limits=LIMITS, verify=verify_tls)
+                 verify_tls: bool = True, allow_private_urls: bool = False,
+                 rng: random.Random | None = None) -> None:
+        # The outbound guard lives in the default transport; a transport given here (a test's) has none.
+        self._transport = transport or DeadlineTransport(limits=LIMITS, verify=verify_tls,
+                                                         policy=OutboundPolicy(allow_private=allow_private_urls))
         self._urls: dict[str, httpx.URL] = {}
         self._metrics = metrics
         self._breakers = Breakers(failure_threshold=failure_threshold, cooldown_s=cooldown_s)
@@ -163,7 +172,7 @@ class ConnectorClient:
         except httpx.TimeoutException:
             return ProbeAnswer(None, b"", _ms_since(started), f"no answer within {budget_s * 1000:.0f} ms")
         except httpx.HTTPError as exc:
-            return ProbeAnswer(None, b"", _ms_since(started), f"{type(exc).__name__}: {exc}")
+            return ProbeAnswer(None, b"", _ms_since(started), _probe_error(exc))
         return ProbeAnswer(status, raw, _ms_since(started))
 
     # -- one call: breaker, attempts, metrics, log ------------------------------------------------
@@ -284,6 +293,15 @@ class ConnectorClient:
                 self._urls.clear()
             self._urls[url] = parsed
         return parsed
+
+
+def _probe_error(exc: httpx.HTTPError) -> str:
+    """A failed exchange in the client's own words: a protocol error's text can quote the peer's bytes."""
+    if isinstance(exc, (OutboundRefused, httpx.NetworkError, httpx.UnsupportedProtocol)):
+        return f"{type(exc).__name__}: {exc}"  # the guard's, the operating system's or the URL parser's words
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "RemoteProtocolError: the answer is not HTTP/1.1"
+    return f"{type(exc).__name__}: the exchange failed"
 
 
 def _url(config: ConnectorConfig, path: str) -> str:

@@ -50,7 +50,9 @@ def demo(port: int = typer.Option(8000, help="Port for the platform (0 picks a f
     for leftover in data_dir.glob("entrygate.db*"):
         leftover.unlink()
     os.environ.setdefault("ENTRYGATE_SECRET_KEY", DEMO_SECRET)
-    settings = Settings(database_url=f"sqlite:///{db}", demo=True, log_json=False, log_level="WARNING")
+    # The reference retailer listens on loopback, a private address the platform otherwise refuses.
+    settings = Settings(database_url=f"sqlite:///{db}", demo=True, log_json=False, log_level="WARNING",
+                        allow_private_urls=True)
     configure(level=settings.log_level, json=False)
     upgrade(settings.sqlalchemy_url)
     container = build(settings)

@@ -8,6 +8,8 @@ from typing import Any
 from entrygate.domain.badges import FORMAT_NAMES as BADGE_FORMATS
 from entrygate.domain.channels import AntiPassback, Channel, FallbackDecision, RiskStrategy, RiskTolerance
 from entrygate.domain.money import Money
+from entrygate.domain.outbound import url_refusal
+from entrygate.domain.patterns import PatternRefused, check_pattern
 
 DEFAULT_QR_PATTERN = r"^EG1\.[A-Za-z0-9_-]+\.[0-9]+\.[A-Za-z0-9_-]+$"
 CONNECTOR_NAMES = ("identity", "shopperAuthorization")
@@ -67,8 +69,8 @@ class StoreConfigError(ValueError):
         self.message = message
 
 
-def check_store(config: StoreConfig) -> None:
-    """Refuse a configuration whose parts do not fit together."""
+def check_store(config: StoreConfig, *, allow_private_urls: bool = False) -> None:
+    """Refuse a configuration whose parts do not fit together, or whose connectors entrygate would not call."""
     if config.authorized_amount.currency != config.currency:
         raise StoreConfigError("authorizedAmount.currencyCode", "must equal the store's currency")
     if config.authorized_amount.amount <= 0:
@@ -76,9 +78,9 @@ def check_store(config: StoreConfig) -> None:
     if not 1 <= config.max_party_size <= MAX_PARTY_SIZE_LIMIT:
         raise StoreConfigError("maxPartySize", f"must be between 1 and {MAX_PARTY_SIZE_LIMIT}")
     try:
-        re.compile(config.qr_pattern)
-    except re.error as exc:
-        raise StoreConfigError("qrPattern", f"is not a valid regular expression: {exc}") from None
+        check_pattern(config.qr_pattern)
+    except PatternRefused as exc:
+        raise StoreConfigError("qrPattern", str(exc)) from None
     for fmt in config.badge_formats:
         if fmt not in BADGE_FORMATS:
             raise StoreConfigError("badgeFormats", f"unknown format {fmt!r}; known: {', '.join(BADGE_FORMATS)}")
@@ -91,6 +93,10 @@ def check_store(config: StoreConfig) -> None:
     if config.fallback_decision is FallbackDecision.USE_RECOMMENDATION and config.risk_strategy is RiskStrategy.RETAILER_MANAGED:
         raise StoreConfigError("fallbackDecision", "USE_RECOMMENDATION needs a platform recommendation; "
                                "under RETAILER_MANAGED choose DENY or ALLOW")
-    for name in config.connectors:
+    for name, connector in config.connectors.items():
         if name not in CONNECTOR_NAMES:
             raise StoreConfigError(f"connectors.{name}", f"unknown connector; known: {', '.join(CONNECTOR_NAMES)}")
+        # Only the URL as written is judged here; where a name resolves is checked at each call.
+        refusal = url_refusal(connector.url, allow_private=allow_private_urls)
+        if refusal is not None:
+            raise StoreConfigError(f"connectors.{name}.url", refusal)

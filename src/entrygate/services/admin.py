@@ -31,11 +31,13 @@ class CreatedKey:
 
 
 class AdminService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, catalog: Catalog, passwords: PasswordHasher) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, catalog: Catalog, passwords: PasswordHasher, *,
+                 allow_private_urls: bool = False) -> None:
         self._uow = uow
         self._clock = clock
         self._catalog = catalog
         self._passwords = passwords
+        self._allow_private_urls = allow_private_urls  # ENTRYGATE_ALLOW_PRIVATE_URLS
 
     def create_operator_token(self) -> str:
         key = new_key(KeyKind.OPERATOR)
@@ -76,7 +78,7 @@ class AdminService:
         principal.require_retailer_scope(config.retailer_id)
         if not ID_PATTERN.match(config.store_id):
             raise InvalidRequest("storeId: up to 255 characters of [0-9a-zA-Z_-]", fields=["storeId"])
-        _check(config)
+        _check(config, allow_private_urls=self._allow_private_urls)
         with self._uow(write=True) as uow:
             if uow.retailers.get(config.retailer_id) is None:
                 raise NotFound(f"retailer {config.retailer_id} not found")
@@ -107,7 +109,7 @@ class AdminService:
                 raise NotFound(f"store {store_id} not found")
             principal.require_retailer_scope(current.retailer_id)
             updated = current.with_changes(**changes)
-            _check(updated)
+            _check(updated, allow_private_urls=self._allow_private_urls)
             uow.stores.update(updated, at=self._clock.now())
             uow.commit()
         self._catalog.invalidate()
@@ -144,8 +146,8 @@ class AdminService:
         return Gate(gate.gate_pk, gate.gate_id, gate.store_id, gate.direction, enabled, gate.created_at)
 
 
-def _check(config: StoreConfig) -> None:
+def _check(config: StoreConfig, *, allow_private_urls: bool) -> None:
     try:
-        check_store(config)
+        check_store(config, allow_private_urls=allow_private_urls)
     except StoreConfigError as exc:
         raise InvalidRequest(str(exc), fields=[exc.field]) from None

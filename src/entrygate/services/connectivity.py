@@ -14,6 +14,11 @@ check fails for the one reason it tests:
 
 If the first request gets no HTTP answer at all, the others are not sent: the one thing to fix
 is the connection.
+
+A result carries the status, the time and a hint of entrygate's own wording, never the body of an
+answer: a connector URL may lead somewhere its retailer should not read (DESIGN "Outbound
+addresses"), and echoing what answers there would relay it. A 200 body is only parsed, and a
+failure to parse is told by the contract's field names.
 """
 from __future__ import annotations
 
@@ -262,9 +267,12 @@ def _judge(check: _Check, answer: ProbeAnswer, config: ConnectorConfig, path: st
     if status == 200 and check.understood is not None:
         try:
             check.understood(json.loads(answer.body))
-        except (ValueError, MalformedAnswer) as exc:
+        except MalformedAnswer as exc:  # its message names a field of the contract, never a value
             return result(False, f"The answer is 200 but its body does not follow the contract ({exc}). "
                           "See docs/connectors.md for the answer's shape.")
+        except ValueError:
+            return result(False, "The answer is 200 but its body is not JSON. See docs/connectors.md for the "
+                          "answer's shape.")
     if check.understood is not None and answer.elapsed_ms > config.timeout_ms:
         return result(False, f"The answer is right but took {answer.elapsed_ms:.0f} ms, over the connector's "
                       f"timeoutMs of {config.timeout_ms}: at the gate this call would fail and the fallback apply. "
@@ -280,7 +288,7 @@ def _hint(check: _Check, status: int, answer: ProbeAnswer, config: ConnectorConf
     if 300 <= status < 400:
         return f"{url} redirects ({status}); entrygate does not follow redirects. Configure the final URL."
     if status >= 500:
-        return f"The connector failed with {status}; its logs say why. The answer began: {_body_text(answer)!r}"
+        return f"The connector failed with {status}; its logs say why."
     if check.signing == "none" and status < 300:
         return ("Your connector accepted a request that carries no signature, so anyone who can reach the URL can "
                 "ask it. Verify the Standard Webhooks headers (webhook-id, webhook-timestamp, webhook-signature) "
@@ -309,20 +317,16 @@ def _hint(check: _Check, status: int, answer: ProbeAnswer, config: ConnectorConf
         return (f"Your connector answered {status} for a key nobody was given. Answer 401 for any key you do not "
                 "know, and 200 only with the visitor a key belongs to.")
     if status == 400:
-        return (f"Your connector refused a request that follows the contract as malformed: "
-                f"{_body_text(answer)!r}. Compare its validation with docs/connectors.md.")
+        return ("Your connector refused a request that follows the contract as malformed (400). Compare its "
+                "validation with docs/connectors.md.")
     if status == 401:
         return ("Your connector refused a correctly signed request with 401: check that it verifies with the "
                 "store's connector secret and that its clock is within 5 minutes of the true time.")
     return f"Answered {status}, which the contract does not use here; expected {_expected(check)}."
 
 
-def _body_text(answer: ProbeAnswer) -> str:
-    return " ".join(answer.body[:160].decode("utf-8", "replace").split())
-
-
 def _summary(answer: ProbeAnswer) -> str:
+    """The status and time only; ``error`` is the client's own text, never the peer's."""
     if answer.status is None:
         return answer.error or "no answer"
-    text = _body_text(answer)
-    return f"{answer.status} in {answer.elapsed_ms:.0f} ms" + (f": {text}" if text else "")
+    return f"{answer.status} in {answer.elapsed_ms:.0f} ms"
