@@ -12,6 +12,7 @@ from entrygate.api.responses import FastJSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from entrygate.adapters.db.faults import STORAGE_FAULTS, describe
 from entrygate.services.ports import StorageError
 from entrygate.services.errors import (Conflict, Forbidden, InvalidRequest, NotAuthenticated, NotFound, ServiceError,
                                        Unavailable)
@@ -67,11 +68,17 @@ def install(app: FastAPI) -> None:
         code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}.get(exc.status_code, "HTTP_ERROR")
         return FastJSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
 
-    @app.exception_handler(StorageError)
-    async def _storage(request: Request, exc: StorageError) -> FastJSONResponse:
-        log.error("storage_error", path=request.url.path, error=str(exc))
+    async def _storage(request: Request, exc: Exception) -> FastJSONResponse:
+        error = str(exc) if isinstance(exc, StorageError) else f"{type(exc).__name__}: {describe(exc)}"
+        log.error("storage_error", path=request.url.path, error=error)
         return FastJSONResponse(error_body("UNAVAILABLE", "the database is unavailable; nothing was changed"),
                                 status_code=503)
+
+    # A storage fault is a 503 wherever it is raised, also one that escaped its adapter unwrapped:
+    # these handlers answer within the request, where the catch-all below would answer 500 and
+    # then drop the connection.
+    for fault in (StorageError, *STORAGE_FAULTS):
+        app.add_exception_handler(fault, _storage)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> FastJSONResponse:

@@ -24,6 +24,7 @@ from entrygate.bootstrap import Container
 from entrygate.console.session import CSRF_FIELD, Cookies, same_origin
 from entrygate.services.auth import Principal
 from entrygate.services.console_auth import ConsoleUser, SignInThrottled
+from entrygate.services.ports import StorageError
 from entrygate.services.errors import Conflict, Forbidden, InvalidRequest, NotAuthenticated, NotFound, ServiceError, \
     Unavailable
 
@@ -200,6 +201,9 @@ class ConsoleRoute(APIRoute):
                                   "Reload the page and try again.")
             except ServiceError as exc:
                 return _service_error(request, exc)
+            except StorageError:
+                return _service_error(request, Unavailable("The database is unavailable; nothing was changed. "
+                                                           "Try again in a moment."))
 
         return run
 

@@ -17,6 +17,7 @@ from sqlalchemy import (Column, Connection, Engine, ForeignKey, Index, Integer, 
                         or_, select, update)
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from entrygate.adapters.db.faults import describe, end_quietly
 from entrygate.adapters.db.tables import UTCDateTime, metadata
 from entrygate.services.console_auth import ConsoleSession, FailureRecord
 from entrygate.services.ports import StorageError
@@ -48,17 +49,23 @@ class _Store:
 
     @contextmanager
     def _tx(self, *, write: bool) -> Iterator[Connection]:
-        """One transaction; on SQLite a writer takes the lock up front (see ``engine.make_engine``)."""
+        """One transaction; a writer's commits when the block ends cleanly, and on SQLite takes the
+        lock up front (see ``engine.make_engine``). A storage fault is ``StorageError``; one met
+        only while a read ends (the rollback on a dead connection) leaves what was read standing."""
         try:
-            with self._engine.connect() as conn:
-                conn.info["write"] = write
-                try:
-                    with conn.begin():
-                        yield conn
-                finally:
-                    conn.info["write"] = False
+            conn = self._engine.connect()
         except SQLAlchemyError as exc:
-            raise StorageError(f"console storage: {type(exc).__name__}") from exc
+            raise StorageError(f"console storage: {describe(exc)}") from exc
+        try:
+            conn.info["write"] = write
+            conn.begin()
+            yield conn
+            if write:
+                conn.commit()
+        except SQLAlchemyError as exc:
+            raise StorageError(f"console storage: {describe(exc)}") from exc
+        finally:
+            end_quietly(conn, reset={"write": False})
 
 
 class SqlConsoleSessions(_Store):

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, String, and_, case, cast, func, literal_column, or_, select
+from sqlalchemy import Connection, Engine, String, and_, case, cast, func, literal_column, or_, select
 from sqlalchemy.sql import ColumnElement
 
 from entrygate.adapters.db import tables as t
+from entrygate.adapters.db.faults import STORAGE_FAULTS, describe, end_quietly
 from entrygate.services.console_dashboard import (Balance, ConnectorCalls, DecisionRow, ExitRow, LiveFilter)
+from entrygate.services.ports import StorageError
 
 d = t.decisions.c
 
@@ -40,8 +44,22 @@ class SqlDashboardQueries:
         self._engine = engine
         self._sqlite = engine.dialect.name == "sqlite"
 
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        """A connection for one read; a storage fault is ``StorageError`` (the console's 503 page)."""
+        try:
+            conn = self._engine.connect()
+        except STORAGE_FAULTS as exc:
+            raise StorageError(f"dashboard: {describe(exc)}") from exc
+        try:
+            yield conn
+        except STORAGE_FAULTS as exc:
+            raise StorageError(f"dashboard: {describe(exc)}") from exc
+        finally:
+            end_quietly(conn)
+
     def _rows(self, stmt) -> list[Any]:  # noqa: ANN001
-        with self._engine.connect() as conn:
+        with self._read() as conn:
             return list(conn.execute(stmt))
 
     def _minute(self) -> ColumnElement[Any]:
@@ -80,7 +98,7 @@ class SqlDashboardQueries:
     def latency_percentiles(self, store_id: str, *, since: datetime,
                             percentiles: tuple[int, ...]) -> tuple[int, dict[int, float], float | None]:
         where = self._in_window(store_id, since)
-        with self._engine.connect() as conn:
+        with self._read() as conn:
             n, top = conn.execute(select(func.count(), func.max(d.latency_ms)).where(where)).one()
             out: dict[int, float] = {}
             if not n:

@@ -3,16 +3,25 @@ from __future__ import annotations
 
 import threading
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from entrygate.adapters.db.repositories import (SqlDecisions, SqlExits, SqlGates, SqlInstruments, SqlKeys,
                                                 SqlLabels, SqlRetailers, SqlStores, SqlTrips)
+from entrygate.adapters.db.faults import describe, end_quietly, is_storage_fault
 from entrygate.adapters.db.history import SqlHistory
 from entrygate.services.ports import StorageError
 
 
 class SqlUnitOfWork:
+    """One connection and one transaction; every storage fault, however late, leaves as ``StorageError``.
+
+    A fault can surface on entering (no connection), in the body, at commit, or only on leaving,
+    when the rollback or the connection's return meets a server that went away. In every case
+    the connection goes back to the pool (invalidated if it is dead) and the SQLite write lock is
+    released, so the next unit of work starts clean once the database is back.
+    """
+
     def __init__(self, engine: Engine, *, write: bool = False, write_lock: threading.Lock | None = None) -> None:
         self._engine = engine
         self._write = write
@@ -21,35 +30,40 @@ class SqlUnitOfWork:
     def __enter__(self) -> SqlUnitOfWork:
         if self._write_lock is not None:
             self._write_lock.acquire()
+        conn: Connection | None = None
         try:
-            self.conn = self._engine.connect()
-            self.conn.info["write"] = self._write
-            self._tx = self.conn.begin()
-        except SQLAlchemyError as exc:
+            conn = self._engine.connect()
+            conn.info["write"] = self._write
+            self._tx = conn.begin()
+        except BaseException as exc:
+            if conn is not None:
+                end_quietly(conn, reset={"write": False})
             self._release()
-            raise StorageError(f"database unavailable: {type(exc).__name__}") from exc
-        self.keys = SqlKeys(self.conn)
-        self.retailers = SqlRetailers(self.conn)
-        self.stores = SqlStores(self.conn)
-        self.gates = SqlGates(self.conn)
-        self.instruments = SqlInstruments(self.conn)
-        self.trips = SqlTrips(self.conn)
-        self.decisions = SqlDecisions(self.conn)
-        self.exits = SqlExits(self.conn)
-        self.labels = SqlLabels(self.conn)
-        self.history = SqlHistory(self.conn)
+            if isinstance(exc, SQLAlchemyError):
+                raise StorageError(f"database unavailable: {describe(exc)}") from exc
+            raise
+        self.conn = conn
+        self.keys = SqlKeys(conn)
+        self.retailers = SqlRetailers(conn)
+        self.stores = SqlStores(conn)
+        self.gates = SqlGates(conn)
+        self.instruments = SqlInstruments(conn)
+        self.trips = SqlTrips(conn)
+        self.decisions = SqlDecisions(conn)
+        self.exits = SqlExits(conn)
+        self.labels = SqlLabels(conn)
+        self.history = SqlHistory(conn)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001
+        # A body that finished cleanly has read, or committed, all it meant to; a fault while
+        # ending it can only undo what was left uncommitted, which is what ending means anyway.
         try:
-            if self._tx.is_active:
-                self._tx.rollback()
+            end_quietly(self.conn, reset={"write": False})
         finally:
-            self.conn.info["write"] = False
-            self.conn.close()
             self._release()
-        if isinstance(exc, DBAPIError):
-            raise StorageError(f"database error: {type(exc.orig).__name__}") from exc
+        if is_storage_fault(exc):
+            raise StorageError(f"database error: {describe(exc)}") from exc
 
     def _release(self) -> None:
         if self._write_lock is not None:
@@ -60,7 +74,7 @@ class SqlUnitOfWork:
         try:
             self._tx.commit()
         except SQLAlchemyError as exc:
-            raise StorageError(f"commit failed: {type(exc).__name__}") from exc
+            raise StorageError(f"commit failed: {describe(exc)}") from exc
 
 
 class SqlUnitOfWorkFactory:
