@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request, Response
 from entrygate.api.responses import FastJSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
@@ -54,6 +54,6 @@ def create_app(container: Container) -> FastAPI:
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     async def metrics(request: Request) -> Response:
-        return Response(generate_latest(container.observer.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(container.observer.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     return app

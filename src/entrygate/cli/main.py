@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from entrygate.settings import Settings, SettingsError
+from entrygate.settings import Settings
 
 app = typer.Typer(help="entrygate: entry decisions for checkout-free stores.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -25,31 +25,58 @@ def _logging() -> None:
               json=os.environ.get("ENTRYGATE_LOG_JSON", "true").lower() not in ("0", "false", "no"))
 
 
-def _settings(database_url: Optional[str] = None) -> Settings:
+def _settings(database_url: Optional[str] = None, **flags: object) -> Settings:
+    """Settings from the environment, flags given on the command line taking precedence."""
     if database_url:
-        os.environ["ENTRYGATE_DATABASE_URL"] = database_url
-    return Settings()
+        os.environ["ENTRYGATE_DATABASE_URL"] = database_url  # the workers read it too
+    return Settings(**{name: value for name, value in flags.items() if value is not None})
 
 
 @app.command()
 def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on."),
           port: int = typer.Option(8000, help="Port to listen on."),
           database_url: Optional[str] = typer.Option(None, help="Overrides ENTRYGATE_DATABASE_URL."),
-          workers: int = typer.Option(1, min=1, max=64, help="Worker processes.")) -> None:
+          workers: int = typer.Option(1, min=1, max=64, help="Worker processes."),
+          migrate: bool = typer.Option(True, "--migrate/--no-migrate",
+                                       help="Apply pending migrations first (--no-migrate: refuse a schema behind)."),
+          header_timeout: Optional[float] = typer.Option(
+              None, help="Seconds for a request head to arrive (ENTRYGATE_HEADER_TIMEOUT_S, default 5)."),
+          keep_alive_timeout: Optional[float] = typer.Option(
+              None, help="Seconds a connection may idle between requests (ENTRYGATE_KEEP_ALIVE_TIMEOUT_S, default 5)."),
+          max_connections: Optional[int] = typer.Option(
+              None, help="Connections per worker; beyond, 503 at once (ENTRYGATE_MAX_CONNECTIONS, default 2048).")
+          ) -> None:
     """Run the platform; applies pending migrations first."""
-    import uvicorn
-
     from entrygate.adapters.db.engine import upgrade
+    from entrygate.cli import serving
 
-    settings = _settings(database_url)
-    try:
+    try:  # a bad value is pydantic's ValidationError, a ValueError like SettingsError
+        settings = _settings(database_url, header_timeout_s=header_timeout, keep_alive_timeout_s=keep_alive_timeout,
+                             max_connections=max_connections)
         settings.require_real_secret()
-    except SettingsError as exc:
+    except ValueError as exc:
         typer.echo(f"entrygate: {exc}", err=True)
         raise typer.Exit(2) from None
-    upgrade(settings.sqlalchemy_url)
-    uvicorn.run("entrygate.api.asgi:create", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False)
+    if migrate:
+        upgrade(settings.sqlalchemy_url)
+    else:
+        _require_current_schema(settings.sqlalchemy_url)
+    serving.run(settings, host=host, port=port, workers=workers)
+
+
+def _require_current_schema(url: str) -> None:
+    """Exit 1 when the schema is behind this version, naming both revisions and the command that fixes it."""
+    from entrygate.adapters.db.engine import current_revision, head_revision, is_behind
+
+    try:
+        current = current_revision(url)
+    except Exception as exc:  # noqa: BLE001 - any failure to read the revision stops the start
+        typer.echo(f"entrygate: cannot read the database's schema revision: {type(exc).__name__}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if is_behind(current):
+        typer.echo(f"entrygate: the database schema is at revision {current or 'none (empty database)'}, "
+                   f"this entrygate expects {head_revision()}; run `entrygate db upgrade` first", err=True)
+        raise typer.Exit(1)
 
 
 @db_app.command("upgrade")

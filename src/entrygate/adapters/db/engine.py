@@ -6,8 +6,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy import exc as sa_exc
+
+from entrygate.adapters.db.migration_lock import migration_lock
 
 warnings.filterwarnings("ignore", message=".*does \\*not\\* support Decimal objects natively.*",
                         category=sa_exc.SAWarning)
@@ -15,15 +17,21 @@ warnings.filterwarnings("ignore", message=".*does \\*not\\* support Decimal obje
 _ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
 
 
-def make_engine(url: str, *, pool_size: int = 16) -> Engine:
+def make_engine(url: str, *, pool_size: int = 16, busy_timeout_s: float = 30.0) -> Engine:
     """An engine tuned for the gate's short transactions.
 
     SQLite runs in WAL mode so readers never wait for the writer, with ``synchronous=FULL``: a
     decision is on disk before the gate hears it, even across a power cut, which matters more
-    than the fsync it costs. ``busy_timeout`` makes concurrent writers queue instead of failing.
+    than the fsync it costs. ``busy_timeout`` makes concurrent writers queue instead of failing;
+    past it, a file still locked is a storage fault (503), like one that cannot be opened.
+
+    PostgreSQL connections are pinged when checked out, so a connection the server dropped (a
+    restart, a terminated backend) is replaced before a gate's transaction meets it, and a
+    connection attempt gives up after ``connect_timeout`` (libpq's minimum, 2 s), so a gate is not
+    held by a server that is down or unreachable. A ``connect_timeout`` in the URL wins.
     """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_timeout_s},
                                pool_size=pool_size, max_overflow=pool_size)
 
         @event.listens_for(engine, "connect")
@@ -31,7 +39,7 @@ def make_engine(url: str, *, pool_size: int = 16) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
@@ -46,7 +54,10 @@ def make_engine(url: str, *, pool_size: int = 16) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write") else "BEGIN")
 
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # DESIGN 15: a gate hears 503 within moments when PostgreSQL is gone; 2 s is libpq's least.
+    connect_args = {} if "connect_timeout" in make_url(url).query else {"connect_timeout": 2}
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+                         connect_args=connect_args)
 
 
 def alembic_config(url: str) -> Config:
@@ -57,16 +68,47 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Apply pending migrations (idempotent)."""
-    command.upgrade(alembic_config(url), revision)
+    """Apply pending migrations (idempotent), one process at a time: others starting at the same
+    moment wait for the lock, then find nothing left to do."""
+    with migration_lock(url):
+        command.upgrade(alembic_config(url), revision)
 
 
-def current_revision(url: str) -> str | None:
+def current_revision(url: str, *, connect_timeout_s: int = 5) -> str | None:
+    """The database's schema revision; None for an empty database (or a SQLite file not yet created)."""
     from alembic.runtime.migration import MigrationContext
 
-    engine = create_engine(url)
+    if url.startswith("sqlite"):
+        database = make_url(url).database
+        if database and database != ":memory:" and "mode=memory" not in url and not Path(database).exists():
+            return None  # connecting would create the file
+        engine = create_engine(url)
+    else:
+        engine = create_engine(url, connect_args={"connect_timeout": connect_timeout_s})
     try:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
     finally:
         engine.dispose()
+
+
+def head_revision() -> str:
+    """The revision this version of entrygate expects: the newest migration it carries."""
+    head = _scripts().get_current_head()
+    assert head is not None, "no migrations are packaged"
+    return head
+
+
+def is_behind(current: str | None) -> bool:
+    """True when ``current`` is older than this version's head (None, an empty database, is behind);
+    a revision this version does not know, from a newer entrygate, is not."""
+    scripts = _scripts()
+    if current == scripts.get_current_head():
+        return False
+    return current is None or any(rev.revision == current for rev in scripts.walk_revisions())
+
+
+def _scripts():  # noqa: ANN202 - alembic.script.ScriptDirectory, imported on use
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config(""))
