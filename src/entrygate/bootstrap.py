@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from entrygate.adapters.connectors import ConnectorClient, ConnectorMetrics
+from entrygate.adapters.http.connectors import ConnectorClient, ConnectorMetrics
 from entrygate.adapters.db.console_store import SqlConsoleSessions, SqlSignInFailures
 from entrygate.adapters.db.dashboard_queries import SqlDashboardQueries
 from entrygate.adapters.db.engine import make_engine
@@ -17,27 +17,27 @@ from entrygate.adapters.db.uow import SqlUnitOfWorkFactory
 from entrygate.adapters.metrics import PrometheusObserver
 from entrygate.adapters.palm_index import PalmIndex
 from entrygate.adapters.passwords import Argon2Passwords
-from entrygate.adapters.processor import SandboxProcessor
+from entrygate.adapters.processors.registry import load_processor
 from entrygate.adapters.risk_model import ModelProvider
 from entrygate.adapters.template_crypto import TemplateCipher
 from entrygate.domain.channels import Channel
-from entrygate.services.admin import AdminService
+from entrygate.services.admin.service import AdminService
 from entrygate.services.auth import Authenticator
-from entrygate.services.card_entry import CardHandler
+from entrygate.services.gate.card import CardHandler
 from entrygate.services.catalog import Catalog
-from entrygate.services.clock import SystemClock
-from entrygate.services.connectivity import ConnectivityService
-from entrygate.services.console_auth import ConsoleAuthService
-from entrygate.services.console_dashboard import DashboardService
-from entrygate.services.decision_log import DirectDecisionLog
-from entrygate.services.entries import EntryService
-from entrygate.services.exits import ExitService
-from entrygate.services.feedback import FeedbackService
-from entrygate.services.palm import PalmHandler, PalmService
-from entrygate.services.ports import Clock
-from entrygate.services.queries import QueryService
-from entrygate.services.retailer_entry import BadgeHandler, QrHandler
-from entrygate.services.risk_strategies import StrategyAssessor
+from entrygate.adapters.clock import SystemClock
+from entrygate.services.admin.connectivity import ConnectivityService
+from entrygate.services.console.auth import ConsoleAuthService
+from entrygate.services.console.dashboard import DashboardService
+from entrygate.services.gate.decision_log import DirectDecisionLog
+from entrygate.services.gate.admit import EntryService
+from entrygate.services.gate.exits import ExitService
+from entrygate.services.payments.feedback import FeedbackService
+from entrygate.services.palm.service import PalmHandler, PalmService
+from entrygate.services.ports.clock import Clock
+from entrygate.services.trips.queries import QueryService
+from entrygate.services.gate.qr_badge import BadgeHandler, QrHandler
+from entrygate.services.gate.strategies import StrategyAssessor
 from entrygate.settings import Settings
 
 
@@ -77,7 +77,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
     catalog = Catalog(uow, ttl_s=settings.cache_ttl_s)
     passwords = Argon2Passwords()
     observer = PrometheusObserver()
-    processor = SandboxProcessor(timeout_s=settings.processor_timeout_ms / 1000, ledger=settings.sandbox_ledger)
+    processor = load_processor(settings.processor, settings)  # a missing or broken plugin fails here, at start
     connectors = ConnectorClient(metrics=ConnectorMetrics(observer.registry),
                                  allow_private_urls=settings.allow_private_urls)
     risk_model = ModelProvider(settings.model_path())

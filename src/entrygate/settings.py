@@ -4,7 +4,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import SecretStr, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "placeholder", "demo"})
@@ -25,7 +25,12 @@ class Settings(BaseSettings):
     palm_match_threshold: float | None = None
     palm_liveness_threshold: float = Field(default=0.8, ge=0, le=1)  # domain.palm.LIVENESS_THRESHOLD
     palm_sync_interval_s: float = 1.0
+    # The payment processor: a plugin of the entry-point group ``entrygate.processors``
+    # (docs/processors.md); ``sandbox`` decides by the payment token, ``stripe`` calls Stripe.
+    processor: str = "sandbox"
     processor_timeout_ms: int = Field(default=2000, ge=10, le=60000)
+    stripe_api_key: SecretStr | None = None
+    stripe_api_base: str | None = None  # default Stripe's own; tests point it at a local server
     sandbox_ledger: str | None = None  # a file where the sandbox processor appends each hold and release
     model_dir: str | None = None
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)

@@ -15,13 +15,13 @@ import pytest
 from prometheus_client import CollectorRegistry
 from structlog.testing import capture_logs
 
-from entrygate.adapters.connector_breaker import BreakerState, CircuitBreaker
-from entrygate.adapters.connectors import ConnectorClient, ConnectorMetrics
+from entrygate.adapters.http.breaker import BreakerState, CircuitBreaker
+from entrygate.adapters.http.connectors import ConnectorClient, ConnectorMetrics
 from entrygate.domain import webhooks
 from entrygate.domain.channels import Channel, ShopperRisk, VisitorType
 from entrygate.domain.money import Money
 from entrygate.domain.store import ConnectorConfig, StoreConfig
-from entrygate.services.connector_ports import (AuthEvent, AuthorizationCondition, ConnectorFailed, FailureKind,
+from entrygate.services.ports.connectors import (AuthEvent, AuthorizationCondition, ConnectorFailed, FailureKind,
                                                 GateAuthEvent, IdentityRejected, KeyChannel, ShopperAuthorization)
 from retailer.harness import LoopbackRetailer, Reply, closed_port_url
 
@@ -366,7 +366,7 @@ def test_the_transport_is_a_seam():
 def test_a_request_goes_out_in_one_write_and_every_socket_wait_ends_by_the_deadline():
     import httpcore
 
-    from entrygate.adapters.connector_transport import _DeadlineStream, deadline
+    from entrygate.adapters.http.transport import _DeadlineStream, deadline
 
     class Recorder(httpcore.NetworkStream):
         def __init__(self) -> None:

@@ -28,14 +28,14 @@ import pytest
 import structlog
 from prometheus_client import CollectorRegistry
 
-from entrygate.adapters.connector_transport import DeadlineTransport
-from entrygate.adapters.connectors import LIMITS, ConnectorClient, ConnectorMetrics
-from entrygate.adapters.outbound import OutboundPolicy
+from entrygate.adapters.http.transport import DeadlineTransport
+from entrygate.adapters.http.connectors import LIMITS, ConnectorClient, ConnectorMetrics
+from entrygate.adapters.http.outbound import OutboundPolicy
 from entrygate.domain.channels import Channel
 from entrygate.domain.money import Money
 from entrygate.domain.store import ConnectorConfig, StoreConfig
 from entrygate.domain.webhooks import new_secret
-from entrygate.services.connector_ports import AuthEvent, KeyChannel
+from entrygate.services.ports.connectors import AuthEvent, KeyChannel
 
 STUB = r'''
 import asyncio, sys, time

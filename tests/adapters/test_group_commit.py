@@ -11,15 +11,15 @@ import pytest
 from entrygate.adapters.db.engine import make_engine
 from entrygate.adapters.db.group_commit import GroupCommitLog
 from entrygate.adapters.db.uow import SqlUnitOfWorkFactory
-from entrygate.services.decision_log import DecisionWrite
-from entrygate.services.ports import DuplicateEvent, StorageError
+from entrygate.services.gate.decision_log import DecisionWrite
+from entrygate.services.ports.storage import DuplicateEvent, StorageError
 from support.databases import fresh_database
 from support.factories import NOW, OPERATOR, PlainPasswords, store_config
 from entrygate.domain.channels import GateDirection
 from entrygate.domain.records import DecisionRecord
-from entrygate.services.admin import AdminService
+from entrygate.services.admin.service import AdminService
 from entrygate.services.catalog import Catalog
-from entrygate.services.clock import FixedClock
+from entrygate.adapters.clock import FixedClock
 
 
 @pytest.fixture

@@ -5,18 +5,18 @@ from datetime import timedelta
 
 from entrygate.adapters.db.engine import make_engine
 from entrygate.adapters.db.uow import SqlUnitOfWorkFactory
-from entrygate.adapters.memory import MemoryStore
+from entrygate.adapters.memory.storage import MemoryStore
 from support.factories import NOW, OPERATOR, PlainPasswords, card, event, store_config
-from entrygate.adapters.processor import SandboxProcessor
+from entrygate.adapters.processors.sandbox import SandboxProcessor
 from entrygate.domain.channels import Channel, GateDirection
 from entrygate.domain.keys import KeyKind
-from entrygate.services.admin import AdminService
+from entrygate.services.admin.service import AdminService
 from entrygate.services.auth import Principal
-from entrygate.services.card_entry import CardHandler
+from entrygate.services.gate.card import CardHandler
 from entrygate.services.catalog import Catalog
-from entrygate.services.clock import FixedClock
-from entrygate.services.entries import EntryService
-from entrygate.services.feedback import FeedbackService, PaymentReport
+from entrygate.adapters.clock import FixedClock
+from entrygate.services.gate.admit import EntryService
+from entrygate.services.payments.feedback import FeedbackService, PaymentReport
 from entrygate.domain.channels import ShopperRisk
 from decimal import Decimal
 

@@ -9,14 +9,14 @@ import httpcore
 import pytest
 from structlog.testing import capture_logs
 
-from entrygate.adapters.connector_transport import DeadlineTransport
-from entrygate.adapters.connectors import LIMITS, ConnectorClient
-from entrygate.adapters.outbound import GuardedBackend, OutboundPolicy, OutboundRefused
+from entrygate.adapters.http.transport import DeadlineTransport
+from entrygate.adapters.http.connectors import LIMITS, ConnectorClient
+from entrygate.adapters.http.outbound import GuardedBackend, OutboundPolicy, OutboundRefused
 from entrygate.domain import webhooks
 from entrygate.domain.channels import Channel
 from entrygate.domain.money import Money
 from entrygate.domain.store import ConnectorConfig, StoreConfig
-from entrygate.services.connector_ports import AuthEvent, ConnectorFailed, FailureKind, KeyChannel
+from entrygate.services.ports.connectors import AuthEvent, ConnectorFailed, FailureKind, KeyChannel
 from retailer.harness import LoopbackRetailer, Reply
 
 VISITOR = {"visitorDetails": {"id": "v-1", "type": "SHOPPER"}}

@@ -19,12 +19,12 @@ from entrygate.adapters.palm_index import PalmIndex
 from entrygate.adapters.template_crypto import TemplateCipher
 from entrygate.domain.keys import KeyKind
 from entrygate.domain.palm import encode_signature
-from entrygate.services.admin import AdminService
+from entrygate.services.admin.service import AdminService
 from entrygate.services.auth import Principal
 from entrygate.services.catalog import Catalog
-from entrygate.services.clock import FixedClock
+from entrygate.adapters.clock import FixedClock
 from entrygate.services.errors import Conflict, Unavailable
-from entrygate.services.palm import PalmService
+from entrygate.services.palm.service import PalmService
 from entrygate.simulation.palm_reader import PalmPopulation, read
 from support.factories import NOW, OPERATOR, SECRET, PlainPasswords, card
 from support.palms import HeldIndex

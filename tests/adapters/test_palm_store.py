@@ -11,15 +11,15 @@ from entrygate.adapters.db import tables as t
 from entrygate.adapters.db.engine import make_engine
 from entrygate.adapters.db.palm_store import SqlPalmStore
 from entrygate.adapters.db.uow import SqlUnitOfWorkFactory
-from entrygate.adapters.memory import MemoryStore
-from entrygate.adapters.memory_palm import MemoryPalmStore
+from entrygate.adapters.memory.storage import MemoryStore
+from entrygate.adapters.memory.palm import MemoryPalmStore
 from entrygate.adapters.template_crypto import TemplateCipher
 from entrygate.domain.cards import instrument_id
-from entrygate.services.admin import AdminService
+from entrygate.services.admin.service import AdminService
 from entrygate.services.catalog import Catalog
-from entrygate.services.clock import FixedClock
-from entrygate.services.palm import Enrollment, PalmChange
-from entrygate.services.ports import StorageError
+from entrygate.adapters.clock import FixedClock
+from entrygate.services.palm.service import Enrollment, PalmChange
+from entrygate.services.ports.storage import StorageError
 from support.databases import drop_database, fresh_database
 from support.factories import NOW, OPERATOR, SECRET, PlainPasswords, card
 

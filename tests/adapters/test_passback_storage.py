@@ -19,7 +19,7 @@ from entrygate.domain.channels import Channel
 from entrygate.domain.credentials import BadgeRead, QrScan
 from entrygate.domain.records import DecisionRecord, Trip
 from entrygate.domain.channels import TripStatus
-from entrygate.services.decision_log import DecisionWrite, DirectDecisionLog
+from entrygate.services.gate.decision_log import DecisionWrite, DirectDecisionLog
 from support.factories import NOW, card, event
 from support.passback import GATES, Identity, MeetingLog, at_once, codes, race_world, shopper
 

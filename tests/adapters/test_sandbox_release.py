@@ -1,7 +1,7 @@
 """The sandbox processor's release, and the ledger that shows its holds from outside the process."""
 from __future__ import annotations
 
-from entrygate.adapters.processor import SandboxProcessor, read_ledger
+from entrygate.adapters.processors.sandbox import SandboxProcessor, read_ledger
 from entrygate.domain.money import Money
 
 

@@ -15,8 +15,8 @@ from sqlalchemy import text
 from entrygate.adapters.db.dashboard_queries import SqlDashboardQueries
 from entrygate.adapters.db.engine import make_engine
 from entrygate.adapters.db.uow import SqlUnitOfWorkFactory
-from entrygate.services.console_dashboard import LiveFilter
-from entrygate.services.ports import StorageError
+from entrygate.services.console.dashboard import LiveFilter
+from entrygate.services.ports.storage import StorageError
 from support.databases import fresh_database
 from support.outage import Sabotage, sever_conn
 

@@ -15,13 +15,13 @@ import pytest
 
 from entrygate.adapters.db.engine import make_engine
 from entrygate.adapters.db.uow import SqlUnitOfWorkFactory
-from entrygate.adapters.memory import MemoryStore
+from entrygate.adapters.memory.storage import MemoryStore
 from entrygate.domain.channels import TripStatus
 from entrygate.domain.records import Trip
-from entrygate.services.admin import AdminService
+from entrygate.services.admin.service import AdminService
 from entrygate.services.catalog import Catalog
-from entrygate.services.clock import FixedClock
-from entrygate.services.ports import TripAlreadyOpen
+from entrygate.adapters.clock import FixedClock
+from entrygate.services.ports.storage import TripAlreadyOpen
 from support.databases import drop_database, fresh_database
 from support.factories import NOW, OPERATOR, PlainPasswords, store_config
 
@@ -238,7 +238,7 @@ def test_an_older_report_that_read_first_and_wrote_last_does_not_stand(module_db
     one committed. (SQLite's writers, and the in-memory store's, run one at a time: no such interleaving.)"""
     if module_db.engine.dialect.name == "sqlite":
         pytest.skip("SQLite runs one writer at a time")
-    from entrygate.services.feedback import FeedbackService, PaymentReport
+    from entrygate.services.payments.feedback import FeedbackService, PaymentReport
 
     store = new_store(module_db)
     t = trip(store, "v1", hard=False)

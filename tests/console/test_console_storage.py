@@ -16,11 +16,11 @@ from entrygate.domain.money import Money
 from entrygate.domain.records import DecisionRecord
 from entrygate.domain.store import ConnectorConfig, StoreConfig
 from entrygate.services.auth import Principal
-from entrygate.services.clock import FixedClock
-from entrygate.services.console_auth import ConsoleSession, lockout_seconds
-from entrygate.services.console_dashboard import LiveFilter
+from entrygate.adapters.clock import FixedClock
+from entrygate.services.console.auth import ConsoleSession, lockout_seconds
+from entrygate.services.console.dashboard import LiveFilter
 from entrygate.services.errors import NotFound
-from entrygate.services.exits import ExitEvent
+from entrygate.services.gate.exits import ExitEvent
 from entrygate.settings import Settings
 from support.server import TEST_SECRET
 

@@ -18,8 +18,8 @@ from entrygate.domain.channels import AntiPassback, Channel, FallbackDecision, R
 from entrygate.domain.money import Money
 from entrygate.domain.records import RetailerUser
 from entrygate.domain.store import ConnectorConfig, StoreConfig, StoreConfigError, check_store
-from entrygate.services.clock import FixedClock
-from entrygate.services.console_auth import (ConsoleAuthService, FailureRecord, SignInFailed, SignInThrottled,
+from entrygate.adapters.clock import FixedClock
+from entrygate.services.console.auth import (ConsoleAuthService, FailureRecord, SignInFailed, SignInThrottled,
                                              lockout_seconds)
 from entrygate.services.errors import InvalidRequest
 

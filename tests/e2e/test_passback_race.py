@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import create_engine, func, select
 
 from entrygate.adapters.db import tables as t
-from entrygate.adapters.processor import read_ledger
+from entrygate.adapters.processors.sandbox import read_ledger
 from support.databases import drop_database, fresh_database
 from support.server import Platform, card, entry, new_par, operator_token, start_server, stop_server
 

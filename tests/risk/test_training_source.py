@@ -33,8 +33,8 @@ from entrygate.risk.cli import NotEnoughHistory
 from entrygate.risk.features import RiskFeatures, to_vector
 from entrygate.risk.store import current_version, load_current, model_path
 from entrygate.services.auth import Principal
-from entrygate.services.clock import FixedClock
-from entrygate.services.feedback import PaymentReport
+from entrygate.adapters.clock import FixedClock
+from entrygate.services.payments.feedback import PaymentReport
 from entrygate.settings import Settings
 from support.factories import store_config
 

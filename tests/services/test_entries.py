@@ -7,7 +7,7 @@ from entrygate.domain.channels import AntiPassback
 from entrygate.services.errors import Conflict, Forbidden, NotFound, Unavailable
 from entrygate.domain.keys import KeyKind
 from entrygate.services.auth import Principal
-from entrygate.services.exits import ExitEvent
+from entrygate.services.gate.exits import ExitEvent
 from support.factories import NOW, World, card, event
 
 

@@ -11,22 +11,22 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from entrygate.adapters.memory_palm import MemoryPalmStore
+from entrygate.adapters.memory.palm import MemoryPalmStore
 from entrygate.adapters.palm_index import PalmIndex
-from entrygate.adapters.processor import SandboxProcessor
+from entrygate.adapters.processors.sandbox import SandboxProcessor
 from entrygate.adapters.template_crypto import TemplateCipher
 from entrygate.domain.cards import instrument_id
 from entrygate.domain.channels import Channel
 from entrygate.domain.credentials import PalmRead
 from entrygate.domain.keys import KeyKind
 from entrygate.domain.palm import encode_signature
-from entrygate.services import palm as palm_module
+from entrygate.services.palm import service as palm_module
 from entrygate.services.auth import Principal
-from entrygate.services.card_entry import CardHandler
-from entrygate.services.entries import EntryService
+from entrygate.services.gate.card import CardHandler
+from entrygate.services.gate.admit import EntryService
 from entrygate.services.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unavailable
-from entrygate.services.exits import ExitEvent, ExitService
-from entrygate.services.palm import PalmChange, PalmHandler, PalmService
+from entrygate.services.gate.exits import ExitEvent, ExitService
+from entrygate.services.palm.service import PalmChange, PalmHandler, PalmService
 from entrygate.simulation.palm_reader import PalmPopulation, read
 from support.factories import NOW, OPERATOR, SECRET, World, card, event
 from support.palms import HeldIndex

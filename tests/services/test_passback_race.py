@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from entrygate.adapters.memory import MemoryStore
+from entrygate.adapters.memory.storage import MemoryStore
 from entrygate.domain.channels import AntiPassback, Channel, TripStatus
 from entrygate.domain.credentials import BadgeRead, QrScan
-from entrygate.services.decision_log import DirectDecisionLog
+from entrygate.services.gate.decision_log import DirectDecisionLog
 from support.factories import card, event
 from support.passback import GATES, Identity, MeetingLog, ReleaseFails, at_once, codes, race_world, shopper
 

@@ -11,11 +11,11 @@ from entrygate.domain.channels import AntiPassback, Channel, FallbackDecision, V
 from entrygate.domain.credentials import BadgeRead, QrScan
 from entrygate.domain.decision import Visitor
 from entrygate.domain.store import ConnectorConfig
-from entrygate.services.connector_ports import (AuthEvent, ConnectorFailed, FailureKind, IdentityRejected, KeyChannel,
+from entrygate.services.ports.connectors import (AuthEvent, ConnectorFailed, FailureKind, IdentityRejected, KeyChannel,
                                                 identity_request)
 from entrygate.services.errors import InvalidRequest
-from entrygate.services.exits import ExitEvent
-from entrygate.services.retailer_entry import BadgeHandler, QrHandler
+from entrygate.services.gate.exits import ExitEvent
+from entrygate.services.gate.qr_badge import BadgeHandler, QrHandler
 from support.factories import NOW, World, event
 
 ALICE = Visitor("v-alice", VisitorType.SHOPPER)
@@ -146,7 +146,7 @@ def test_a_gate_event_id_that_is_not_a_uuid_gets_a_stable_derived_one():
 
 
 def _ctx(w: World, ev):
-    from entrygate.services.entry_context import EntryContext
+    from entrygate.services.gate.context import EntryContext
 
     return EntryContext(store=w.store, gate=w.gate, event=ev, now=NOW)
 

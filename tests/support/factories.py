@@ -5,21 +5,21 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-from entrygate.adapters.memory import MemoryStore
-from entrygate.adapters.processor import SandboxProcessor
+from entrygate.adapters.memory.storage import MemoryStore
+from entrygate.adapters.processors.sandbox import SandboxProcessor
 from entrygate.domain.cards import CardCredential
 from entrygate.domain.channels import AntiPassback, Channel, GateDirection, RiskStrategy
 from entrygate.domain.decision import EntryEvent
 from entrygate.domain.keys import KeyKind
 from entrygate.domain.money import Money
 from entrygate.domain.store import StoreConfig
-from entrygate.services.admin import AdminService
+from entrygate.services.admin.service import AdminService
 from entrygate.services.auth import Principal
-from entrygate.services.card_entry import CardHandler
+from entrygate.services.gate.card import CardHandler
 from entrygate.services.catalog import Catalog
-from entrygate.services.clock import FixedClock
-from entrygate.services.entries import EntryService
-from entrygate.services.exits import ExitService
+from entrygate.adapters.clock import FixedClock
+from entrygate.services.gate.admit import EntryService
+from entrygate.services.gate.exits import ExitService
 
 SECRET = b"test-secret"
 NOW = datetime(2026, 11, 27, 18, 0, tzinfo=timezone.utc)

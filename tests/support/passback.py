@@ -11,22 +11,23 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from entrygate.adapters.processor import SandboxProcessor
+from entrygate.adapters.processors.sandbox import SandboxProcessor
 from entrygate.domain.channels import AntiPassback, Channel, GateDirection, VisitorType
 from entrygate.domain.decision import EntryEvent, Visitor
 from entrygate.domain.keys import KeyKind
 from entrygate.domain.store import ConnectorConfig
-from entrygate.services.admin import AdminService
+from entrygate.services.admin.service import AdminService
 from entrygate.services.auth import Principal
-from entrygate.services.card_entry import CardHandler
+from entrygate.services.gate.card import CardHandler
 from entrygate.services.catalog import Catalog
-from entrygate.services.clock import FixedClock
-from entrygate.services.connector_ports import IdentityRejected
-from entrygate.services.decision_log import DecisionLog, DecisionWrite
-from entrygate.services.entries import EntryService
-from entrygate.services.exits import ExitService
-from entrygate.services.ports import ProcessorUnavailable, UnitOfWorkFactory
-from entrygate.services.retailer_entry import BadgeHandler, QrHandler
+from entrygate.adapters.clock import FixedClock
+from entrygate.services.ports.connectors import IdentityRejected
+from entrygate.services.gate.decision_log import DecisionLog, DecisionWrite
+from entrygate.services.gate.admit import EntryService
+from entrygate.services.gate.exits import ExitService
+from entrygate.services.ports.storage import UnitOfWorkFactory
+from entrygate.services.ports.processor import ProcessorUnavailable
+from entrygate.services.gate.qr_badge import BadgeHandler, QrHandler
 from support.factories import NOW, OPERATOR, SECRET, PlainPasswords, store_config
 
 GATES = ("lane-1", "lane-2")

@@ -7,19 +7,19 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Callable
 
-from entrygate.adapters.memory_payments import MemoryPayments
+from entrygate.adapters.memory.payments import MemoryPayments
 from entrygate.adapters.processors.sandbox import SandboxProcessor
 from entrygate.domain.channels import TripStatus
 from entrygate.domain.keys import KeyKind
 from entrygate.domain.money import Money
 from entrygate.domain.trips import TripPolicy
 from entrygate.services.auth import Principal
-from entrygate.services.clock import FixedClock
+from entrygate.adapters.clock import FixedClock
 from entrygate.services.payments.closing import TripClosingService
 from entrygate.services.payments.holds import HoldService
-from entrygate.services.payments.ports import TripState
+from entrygate.services.ports.payments import TripState
 from entrygate.services.payments.sweeps import TripSweeper
-from entrygate.services.processor_port import HoldStateError, ProcessorUnavailable
+from entrygate.services.ports.processor import HoldStateError, ProcessorUnavailable
 
 NOW = datetime(2026, 11, 27, 18, 0, tzinfo=timezone.utc)
 RETAILER = Principal(KeyKind.RETAILER, retailer_id="ret-1")

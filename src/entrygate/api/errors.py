@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from entrygate.adapters.db.faults import STORAGE_FAULTS, describe
-from entrygate.services.ports import StorageError
+from entrygate.services.ports.storage import StorageError
 from entrygate.services.errors import (Conflict, Forbidden, InvalidRequest, NotAuthenticated, NotFound, ServiceError,
                                        Unavailable)
 

@@ -17,7 +17,7 @@ from entrygate.api.openapi import body
 from entrygate.domain.channels import ShopperRisk
 from entrygate.domain.keys import KeyKind
 from entrygate.services.errors import InvalidRequest
-from entrygate.services.feedback import PaymentReport
+from entrygate.services.payments.feedback import PaymentReport
 
 router = APIRouter(tags=["feedback"])
 

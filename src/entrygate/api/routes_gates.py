@@ -13,7 +13,7 @@ from entrygate.api.openapi import body, declare
 from entrygate.api.schemas import CREDENTIAL_MODELS, EntryIn, ExitIn
 from entrygate.domain.decision import EntryEvent
 from entrygate.domain.keys import KeyKind
-from entrygate.services.exits import ExitEvent
+from entrygate.services.gate.exits import ExitEvent
 
 router = APIRouter(tags=["gates"])
 declare(*CREDENTIAL_MODELS.values())

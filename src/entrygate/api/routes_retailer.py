@@ -12,7 +12,7 @@ from entrygate.api.body import parse
 from entrygate.api.deps import container, principal
 from entrygate.domain.channels import TripStatus
 from entrygate.domain.keys import KeyKind
-from entrygate.services.queries import decision_view, trip_view
+from entrygate.services.trips.queries import decision_view, trip_view
 
 router = APIRouter(tags=["retailer"])
 READERS = (KeyKind.RETAILER, KeyKind.OPERATOR)

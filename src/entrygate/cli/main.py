@@ -57,11 +57,26 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     except ValueError as exc:
         typer.echo(f"entrygate: {exc}", err=True)
         raise typer.Exit(2) from None
+    _require_processor(settings)
     if migrate:
         upgrade(settings.sqlalchemy_url)
     else:
         _require_current_schema(settings.sqlalchemy_url)
     serving.run(settings, host=host, port=port, workers=workers)
+
+
+def _require_processor(settings: Settings) -> None:
+    """Exit 2 at start when the configured processor plugin is missing or broken, never at the first shopper."""
+    from entrygate.adapters.processors.registry import ProcessorPluginError, load_processor
+
+    try:
+        processor = load_processor(settings.processor, settings)
+    except ProcessorPluginError as exc:
+        typer.echo(f"entrygate: {exc}", err=True)
+        raise typer.Exit(2) from None
+    close = getattr(processor, "close", None)
+    if callable(close):
+        close()
 
 
 def _require_current_schema(url: str) -> None:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from entrygate.console import charts
 from entrygate.console.web import ConsoleRoute, Visit, call, container, render, signed_in
 from entrygate.domain.channels import Channel, DecisionOutcome
-from entrygate.services.console_dashboard import WINDOWS_MINUTES, Dashboard, LiveFilter
+from entrygate.services.console.dashboard import WINDOWS_MINUTES, Dashboard, LiveFilter
 from entrygate.services.errors import NotFound
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)

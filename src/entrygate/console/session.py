@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from entrygate.services.console_auth import SESSION_LIFETIME
+from entrygate.services.console.auth import SESSION_LIFETIME
 
 SESSION_COOKIE = "eg_console"
 PRESESSION_COOKIE = "eg_console_pre"

@@ -23,8 +23,8 @@ from starlette.templating import Jinja2Templates
 from entrygate.bootstrap import Container
 from entrygate.console.session import CSRF_FIELD, Cookies, same_origin
 from entrygate.services.auth import Principal
-from entrygate.services.console_auth import ConsoleUser, SignInThrottled
-from entrygate.services.ports import StorageError
+from entrygate.services.console.auth import ConsoleUser, SignInThrottled
+from entrygate.services.ports.storage import StorageError
 from entrygate.services.errors import Conflict, Forbidden, InvalidRequest, NotAuthenticated, NotFound, ServiceError, \
     Unavailable
 

@@ -7,7 +7,7 @@ from threading import Lock
 
 from entrygate.domain.keys import KeyKind, parse_key, secret_matches
 from entrygate.services.errors import Forbidden, NotAuthenticated
-from entrygate.services.ports import UnitOfWorkFactory
+from entrygate.services.ports.storage import UnitOfWorkFactory
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from typing import Callable, TypeVar
 
 from entrygate.domain.records import Gate
 from entrygate.domain.store import StoreConfig
-from entrygate.services.ports import UnitOfWorkFactory
+from entrygate.services.ports.storage import UnitOfWorkFactory
 
 T = TypeVar("T")
 

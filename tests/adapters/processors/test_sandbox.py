@@ -11,7 +11,7 @@ import pytest
 from entrygate.adapters.processors import holds_id
 from entrygate.adapters.processors.sandbox import SandboxProcessor, from_settings, read_ledger
 from entrygate.domain.money import Money
-from entrygate.services.processor_port import (HoldStateError, IdempotencyConflict, InvalidProcessorRequest,
+from entrygate.services.ports.processor import (HoldStateError, IdempotencyConflict, InvalidProcessorRequest,
                                                ProcessorUnavailable, UnknownHold)
 
 

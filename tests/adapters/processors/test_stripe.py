@@ -9,7 +9,7 @@ import pytest
 
 from entrygate.adapters.processors.stripe_money import from_stripe, to_stripe
 from entrygate.domain.money import Money
-from entrygate.services.processor_port import (HoldStateError, IdempotencyConflict, InvalidProcessorRequest,
+from entrygate.services.ports.processor import (HoldStateError, IdempotencyConflict, InvalidProcessorRequest,
                                                ProcessorConfigError, ProcessorUnavailable, UnknownHold)
 from support import fake_stripe
 

@@ -20,8 +20,8 @@ from sqlalchemy.sql import ColumnElement
 
 from entrygate.adapters.db import tables as t
 from entrygate.adapters.db.faults import STORAGE_FAULTS, describe, end_quietly
-from entrygate.services.console_dashboard import (Balance, ConnectorCalls, DecisionRow, ExitRow, LiveFilter)
-from entrygate.services.ports import StorageError
+from entrygate.services.console.dashboard import (Balance, ConnectorCalls, DecisionRow, ExitRow, LiveFilter)
+from entrygate.services.ports.storage import StorageError
 
 d = t.decisions.c
 

@@ -22,8 +22,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from entrygate.adapters.db.uow import SqlUnitOfWork
 from entrygate.domain.records import DecisionRecord
-from entrygate.services.decision_log import DecisionWrite
-from entrygate.services.ports import StorageError
+from entrygate.services.gate.decision_log import DecisionWrite
+from entrygate.services.ports.storage import StorageError
 
 log = structlog.get_logger("entrygate.storage")
 

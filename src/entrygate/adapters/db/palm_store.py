@@ -25,8 +25,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from entrygate.adapters.db import tables as t
 from entrygate.adapters.db.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
 from entrygate.domain.cards import CardCredential
-from entrygate.services.palm import Enrollment, PalmChange, PalmLink, SealedTemplate
-from entrygate.services.ports import StorageError
+from entrygate.services.palm.service import Enrollment, PalmChange, PalmLink, SealedTemplate
+from entrygate.services.ports.storage import StorageError
 
 _e, _c = t.palm_enrollments, t.palm_changes
 _IN_CHUNK = 500  # ids per IN (...) list

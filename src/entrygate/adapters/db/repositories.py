@@ -14,7 +14,7 @@ from entrygate.domain.channels import GateDirection, TripStatus
 from entrygate.domain.records import (ApiKeyRecord, DecisionRecord, ExitRecord, Gate, PaymentInstrument, Retailer,
                                       RetailerUser, Trip)
 from entrygate.domain.store import StoreConfig
-from entrygate.services.ports import AlreadyExists, DuplicateEvent, TripAlreadyOpen
+from entrygate.services.ports.storage import AlreadyExists, DuplicateEvent, TripAlreadyOpen
 
 
 class _Repo:

@@ -10,7 +10,7 @@ from entrygate.adapters.db.repositories import (SqlDecisions, SqlExits, SqlGates
                                                 SqlLabels, SqlRetailers, SqlStores, SqlTrips)
 from entrygate.adapters.db.faults import describe, end_quietly, is_storage_fault
 from entrygate.adapters.db.history import SqlHistory
-from entrygate.services.ports import StorageError
+from entrygate.services.ports.storage import StorageError
 
 
 class SqlUnitOfWork:

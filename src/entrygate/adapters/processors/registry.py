@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from importlib.metadata import EntryPoint, entry_points
 
-from entrygate.services.processor_port import PaymentProcessor
+from entrygate.services.ports.processor import PaymentProcessor
 
 GROUP = "entrygate.processors"
 _OPERATIONS = ("preauthorize", "increment", "capture", "release", "refund")

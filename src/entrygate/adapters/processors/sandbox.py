@@ -32,7 +32,7 @@ from typing import Any
 from entrygate.adapters.processors import holds_id
 from entrygate.domain.currencies import to_minor
 from entrygate.domain.money import Money
-from entrygate.services.processor_port import (CaptureResult, HoldStateError, IdempotencyConflict, IncrementResult,
+from entrygate.services.ports.processor import (CaptureResult, HoldStateError, IdempotencyConflict, IncrementResult,
                                                InvalidProcessorRequest, PreauthResult, ProcessorUnavailable,
                                                RefundResult, UnknownHold)
 

@@ -19,7 +19,7 @@ import stripe
 from entrygate.adapters.processors import stripe_transport
 from entrygate.adapters.processors.stripe_money import from_stripe, to_stripe
 from entrygate.domain.money import Money
-from entrygate.services.processor_port import (CaptureResult, HoldStateError, IncrementResult,
+from entrygate.services.ports.processor import (CaptureResult, HoldStateError, IncrementResult,
                                                InvalidProcessorRequest, PreauthResult, ProcessorConfigError,
                                                ProcessorError, RefundResult, UnknownHold)
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from entrygate.domain.currencies import minor_units, to_minor
 from entrygate.domain.money import Money
-from entrygate.services.processor_port import InvalidProcessorRequest
+from entrygate.services.ports.processor import InvalidProcessorRequest
 
 _STRIPE_DECIMALS = {"ISK": 2, "MGA": 0}
 

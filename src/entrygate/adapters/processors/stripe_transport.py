@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import requests
 import stripe
 
-from entrygate.services.processor_port import (IdempotencyConflict, ProcessorConfigError, ProcessorError,
+from entrygate.services.ports.processor import (IdempotencyConflict, ProcessorConfigError, ProcessorError,
                                                ProcessorUnavailable)
 
 T = TypeVar("T")

@@ -30,10 +30,11 @@ from entrygate.domain.keys import KeyKind
 from entrygate.domain.money import Money
 from entrygate.services.auth import Principal
 from entrygate.services.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unavailable
-from entrygate.services.payments.ports import (HoldAnswer, HoldIntent, PaymentsUnitOfWork, PaymentsUnitOfWorkFactory,
+from entrygate.services.ports.payments import (HoldAnswer, HoldIntent, PaymentsUnitOfWork, PaymentsUnitOfWorkFactory,
                                                StoredHold, TripState)
-from entrygate.services.ports import Clock, StorageError
-from entrygate.services.processor_port import (PaymentProcessor, ProcessorConfigError, ProcessorError,
+from entrygate.services.ports.storage import StorageError
+from entrygate.services.ports.clock import Clock
+from entrygate.services.ports.processor import (PaymentProcessor, ProcessorConfigError, ProcessorError,
                                                ProcessorUnavailable, UnknownHold)
 
 log = structlog.get_logger("entrygate.payments")

@@ -15,8 +15,9 @@ import structlog
 from entrygate.domain.trips import ClosedBy, TripPolicy
 from entrygate.services.errors import Conflict, Unavailable
 from entrygate.services.payments.holds import HoldService
-from entrygate.services.payments.ports import PaymentsUnitOfWorkFactory
-from entrygate.services.ports import Clock, StorageError
+from entrygate.services.ports.payments import PaymentsUnitOfWorkFactory
+from entrygate.services.ports.storage import StorageError
+from entrygate.services.ports.clock import Clock
 
 log = structlog.get_logger("entrygate.payments")
 

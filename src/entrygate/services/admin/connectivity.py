@@ -36,13 +36,13 @@ from entrygate.domain.channels import Channel, ShopperRisk
 from entrygate.domain.money import Money
 from entrygate.domain.store import CONNECTOR_NAMES, ConnectorConfig, StoreConfig
 from entrygate.services.auth import Principal
-from entrygate.services.connector_ports import (IDENTITY, MAX_IDENTITY_KEY_CHARS, MAX_STORE_ID_CHARS, PATHS,
+from entrygate.services.ports.connectors import (IDENTITY, MAX_IDENTITY_KEY_CHARS, MAX_STORE_ID_CHARS, PATHS,
                                                 AuthEvent, AuthorizationCondition, ConnectorProbe, GateAuthEvent,
                                                 KeyChannel, MalformedAnswer, ProbeAnswer, ShopperAuthorization,
                                                 identity_request, parse_authorization, parse_identity_answer,
                                                 shopper_authorization_request)
 from entrygate.services.errors import NotFound
-from entrygate.services.ports import UnitOfWorkFactory
+from entrygate.services.ports.storage import UnitOfWorkFactory
 
 STALE_SIGNATURE_S = 600  # twice the five minutes of skew a receiver may accept
 MIN_BUDGET_S, MAX_BUDGET_S = 1.0, 5.0

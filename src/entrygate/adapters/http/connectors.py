@@ -41,14 +41,14 @@ import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from entrygate import __version__
-from entrygate.adapters.connector_breaker import Breakers
-from entrygate.adapters.connector_transport import DeadlineTransport, deadline
-from entrygate.adapters.outbound import OutboundPolicy, OutboundRefused
+from entrygate.adapters.http.breaker import Breakers
+from entrygate.adapters.http.transport import DeadlineTransport, deadline
+from entrygate.adapters.http.outbound import OutboundPolicy, OutboundRefused
 from entrygate.domain import webhooks
 from entrygate.domain.decision import Visitor
 from entrygate.domain.money import Money
 from entrygate.domain.store import ConnectorConfig, StoreConfig
-from entrygate.services.connector_ports import (IDENTITY, IDENTITY_PATH, SHOPPER_AUTHORIZATION,
+from entrygate.services.ports.connectors import (IDENTITY, IDENTITY_PATH, SHOPPER_AUTHORIZATION,
                                                 SHOPPER_AUTHORIZATION_PATH, AuthEvent, ConnectorFailed, FailureKind,
                                                 GateAuthEvent, IdentityRejected, KeyChannel, MalformedAnswer,
                                                 ProbeAnswer, Recommendation, ShopperAuthorization, identity_request,

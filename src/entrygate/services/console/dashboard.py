@@ -17,7 +17,8 @@ from entrygate.domain.records import Trip
 from entrygate.domain.store import StoreConfig
 from entrygate.services.auth import Principal
 from entrygate.services.errors import NotFound
-from entrygate.services.ports import Clock, UnitOfWorkFactory
+from entrygate.services.ports.storage import UnitOfWorkFactory
+from entrygate.services.ports.clock import Clock
 
 LIVE_PAGE = 100
 # Decisions are stamped when they start and committed when they end, so one that took long can

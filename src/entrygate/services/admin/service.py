@@ -13,7 +13,8 @@ from entrygate.domain.store import ID_PATTERN, StoreConfig, StoreConfigError, ch
 from entrygate.services.auth import Principal
 from entrygate.services.catalog import Catalog
 from entrygate.services.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from entrygate.services.ports import AlreadyExists, Clock, UnitOfWorkFactory
+from entrygate.services.ports.storage import AlreadyExists, UnitOfWorkFactory
+from entrygate.services.ports.clock import Clock
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 10

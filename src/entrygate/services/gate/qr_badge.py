@@ -19,9 +19,9 @@ from entrygate.domain import badges, patterns
 from entrygate.domain.channels import DecidedBy, GateDirection
 from entrygate.domain.credentials import BadgeRead, QrScan
 from entrygate.domain.reasons import ReasonCode
-from entrygate.services.connector_ports import (MAX_IDENTITY_KEY_BYTES, AuthEvent, ConnectorFailed,
+from entrygate.services.ports.connectors import (MAX_IDENTITY_KEY_BYTES, AuthEvent, ConnectorFailed,
                                                 IdentityConnector, IdentityRejected, KeyChannel, auth_event_id)
-from entrygate.services.entry_context import EntryContext
+from entrygate.services.gate.context import EntryContext
 from entrygate.services.errors import InvalidRequest
 
 log = structlog.get_logger("entrygate.gate")

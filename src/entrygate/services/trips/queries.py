@@ -7,7 +7,7 @@ from typing import Any
 from entrygate.domain.records import DecisionRecord, Trip
 from entrygate.services.auth import Principal
 from entrygate.services.errors import NotFound
-from entrygate.services.ports import UnitOfWorkFactory
+from entrygate.services.ports.storage import UnitOfWorkFactory
 
 MAX_PAGE = 1000
 

@@ -19,7 +19,7 @@ from typing import Protocol
 
 from entrygate.domain.cards import CardCredential
 from entrygate.domain.records import DecisionRecord, Trip
-from entrygate.services.ports import TripAlreadyOpen, UnitOfWork, UnitOfWorkFactory
+from entrygate.services.ports.storage import TripAlreadyOpen, UnitOfWork, UnitOfWorkFactory
 
 
 @dataclass(frozen=True, slots=True)

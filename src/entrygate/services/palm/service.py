@@ -43,9 +43,10 @@ from entrygate.domain.palm import (MATCH_THRESHOLD, PalmMatch, PalmSignatureErro
                                    liveness_passed)
 from entrygate.domain.reasons import ReasonCode
 from entrygate.services.auth import Principal
-from entrygate.services.entry_context import EntryContext
+from entrygate.services.gate.context import EntryContext
 from entrygate.services.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unavailable
-from entrygate.services.ports import Clock, StorageError
+from entrygate.services.ports.storage import StorageError
+from entrygate.services.ports.clock import Clock
 
 log = structlog.get_logger("entrygate.palm")
 

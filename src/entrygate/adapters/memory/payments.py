@@ -15,8 +15,8 @@ from decimal import Decimal
 from entrygate.domain.channels import TripStatus
 from entrygate.domain.holds import Hold, HoldStatus
 from entrygate.domain.trips import ClosedBy, TripPolicy
-from entrygate.services.payments.ports import HoldAnswer, HoldIntent, StoredHold, TripState
-from entrygate.services.ports import StorageError
+from entrygate.services.ports.payments import HoldAnswer, HoldIntent, StoredHold, TripState
+from entrygate.services.ports.storage import StorageError
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""The ports the use cases talk to. Adapters implement them; ``adapters/memory.py`` in memory."""
+"""Storage ports: the unit of work and its repositories. SQL in ``adapters/db``, in memory in ``adapters/memory``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,30 +27,6 @@ class AlreadyExists(StorageError):
 
 class TripAlreadyOpen(StorageError):
     """The visitor already has an open trip at this store, and the store's HARD anti-passback allows one."""
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
-
-
-@dataclass(frozen=True, slots=True)
-class PreauthResult:
-    approved: bool
-    preauth_id: str | None = None
-    decline_code: str | None = None  # insufficient_funds, generic, lost_stolen, expired_card, invalid
-    block_instrument: bool = False
-
-
-class ProcessorUnavailable(Exception):
-    """The payment processor did not answer within its deadline."""
-
-
-class PaymentProcessor(Protocol):
-    def preauthorize(self, *, token: str, amount: Money, idempotency_key: str) -> PreauthResult: ...
-
-    def release(self, *, preauth_id: str, idempotency_key: str) -> None:
-        """Let go of a hold without charging; releasing a released hold again changes nothing."""
-        ...
 
 
 class KeyRepository(Protocol):

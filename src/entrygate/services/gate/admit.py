@@ -29,12 +29,13 @@ from entrygate.domain.reasons import ReasonCode
 from entrygate.domain.records import DecisionRecord, Trip
 from entrygate.services.auth import Principal
 from entrygate.services.catalog import Catalog
-from entrygate.services.decision_log import DecisionLog, DecisionWrite, DirectDecisionLog
-from entrygate.services.entry_context import ChannelHandler, EntryContext, NoRiskAssessment, RiskAssessor
+from entrygate.services.gate.decision_log import DecisionLog, DecisionWrite, DirectDecisionLog
+from entrygate.services.gate.context import ChannelHandler, EntryContext, NoRiskAssessment, RiskAssessor
 from entrygate.services.errors import Conflict, Forbidden, NotFound, Unavailable
-from entrygate.services.metrics import DecisionObserver, NullObserver
-from entrygate.services.ports import (Clock, DuplicateEvent, PaymentProcessor, ProcessorUnavailable, StorageError,
-                                      UnitOfWork, UnitOfWorkFactory)
+from entrygate.services.ports.observer import DecisionObserver, NullObserver
+from entrygate.services.ports.storage import DuplicateEvent, StorageError, UnitOfWork, UnitOfWorkFactory
+from entrygate.services.ports.clock import Clock
+from entrygate.services.ports.processor import PaymentProcessor, ProcessorUnavailable
 
 log = structlog.get_logger("entrygate.entries")
 

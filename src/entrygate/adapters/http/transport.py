@@ -21,7 +21,7 @@ from contextvars import ContextVar
 import httpcore
 import httpx
 
-from entrygate.adapters.outbound import GuardedBackend, OutboundPolicy
+from entrygate.adapters.http.outbound import GuardedBackend, OutboundPolicy
 
 # Requests larger than this are sent as they are written (connector requests are a few hundred bytes).
 _COALESCE_LIMIT = 64 * 1024

@@ -26,7 +26,8 @@ from typing import Callable, Protocol
 from entrygate.domain.keys import KeyKind
 from entrygate.services.auth import Principal
 from entrygate.services.errors import NotAuthenticated
-from entrygate.services.ports import Clock, UnitOfWorkFactory
+from entrygate.services.ports.storage import UnitOfWorkFactory
+from entrygate.services.ports.clock import Clock
 
 SESSION_LIFETIME = timedelta(hours=12)
 FREE_FAILURES = 3            # typos happen: the first three failures cost nothing

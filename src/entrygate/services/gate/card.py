@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from entrygate.domain.cards import CardCredential, instrument_id
 from entrygate.domain.reasons import ReasonCode
-from entrygate.services.entry_context import EntryContext
+from entrygate.services.gate.context import EntryContext
 
 
 class CardHandler:

@@ -11,9 +11,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
-from entrygate.adapters.memory import MemoryStore
-from entrygate.services.palm import Enrollment, PalmChange, PalmLink, SealedTemplate
-from entrygate.services.ports import AlreadyExists, StorageError
+from entrygate.adapters.memory.storage import MemoryStore
+from entrygate.services.palm.service import Enrollment, PalmChange, PalmLink, SealedTemplate
+from entrygate.services.ports.storage import AlreadyExists, StorageError
 
 
 class MemoryPalmStore:

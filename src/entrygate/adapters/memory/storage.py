@@ -20,7 +20,7 @@ from entrygate.domain.channels import TripStatus
 from entrygate.domain.records import (ApiKeyRecord, DecisionRecord, ExitRecord, Gate, PaymentInstrument, Retailer,
                                       RetailerUser, Trip)
 from entrygate.domain.store import StoreConfig
-from entrygate.services.ports import AlreadyExists, DuplicateEvent, StorageError, TripAlreadyOpen
+from entrygate.services.ports.storage import AlreadyExists, DuplicateEvent, StorageError, TripAlreadyOpen
 
 
 @dataclass

@@ -6,7 +6,7 @@ is refused (``IdempotencyConflict``). A key belongs to one operation on one hold
 
 Exceptions::
 
-    ProcessorUnavailable            (services.ports) no answer within the deadline: try again later,
+    ProcessorUnavailable            no answer within the deadline: try again later,
                                     with the same idempotency key
     ProcessorError                  the processor answered and refused the request
      +-- InvalidProcessorRequest    an amount or currency it cannot take (not positive, too many
@@ -19,7 +19,7 @@ Exceptions::
 
 A card decline is not an exception: it is a result with ``approved=False`` and a ``decline_code``
 from one vocabulary, ``insufficient_funds``, ``generic``, ``lost_stolen``, ``expired_card``,
-``invalid`` (``services.entries`` maps them to reason codes).
+``invalid`` (``services.gate.admit`` maps them to reason codes).
 """
 from __future__ import annotations
 
@@ -27,13 +27,24 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from entrygate.domain.money import Money
-from entrygate.services.ports import PreauthResult, ProcessorUnavailable
 
 __all__ = [
     "DECLINE_CODES", "CaptureResult", "HoldStateError", "IdempotencyConflict", "IncrementResult",
     "InvalidProcessorRequest", "PaymentProcessor", "PreauthResult", "ProcessorConfigError", "ProcessorError",
     "ProcessorUnavailable", "RefundResult", "UnknownHold",
 ]
+
+@dataclass(frozen=True, slots=True)
+class PreauthResult:
+    approved: bool
+    preauth_id: str | None = None
+    decline_code: str | None = None  # one of DECLINE_CODES
+    block_instrument: bool = False
+
+
+class ProcessorUnavailable(Exception):
+    """The payment processor did not answer within its deadline."""
+
 
 DECLINE_CODES = frozenset({"insufficient_funds", "generic", "lost_stolen", "expired_card", "invalid"})
 
@@ -89,7 +100,7 @@ class RefundResult:
 
 
 class PaymentProcessor(Protocol):
-    """A processor of holds; supersedes ``services.ports.PaymentProcessor`` (which has only ``preauthorize``)."""
+    """A processor of holds: hold, raise, capture, release, refund."""
 
     def preauthorize(self, *, token: str, amount: Money, idempotency_key: str) -> PreauthResult:
         """Hold ``amount`` on the card behind ``token``; a decline is a result, not an exception."""

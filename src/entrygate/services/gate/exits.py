@@ -15,10 +15,11 @@ from entrygate.domain.decision import EntryEvent
 from entrygate.domain.records import ExitRecord
 from entrygate.services.auth import Principal
 from entrygate.services.catalog import Catalog
-from entrygate.services.entries import resolve_gate
-from entrygate.services.entry_context import ChannelHandler, EntryContext
+from entrygate.services.gate.admit import resolve_gate
+from entrygate.services.gate.context import ChannelHandler, EntryContext
 from entrygate.services.errors import Conflict, NotFound, Unavailable
-from entrygate.services.ports import Clock, DuplicateEvent, StorageError, UnitOfWorkFactory
+from entrygate.services.ports.storage import DuplicateEvent, StorageError, UnitOfWorkFactory
+from entrygate.services.ports.clock import Clock
 
 _MESSAGES = {
     "CLOSED": "The trip is closed.",

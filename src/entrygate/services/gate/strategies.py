@@ -25,10 +25,10 @@ from entrygate.domain.money import Money
 from entrygate.domain.reasons import ReasonCode
 from entrygate.domain.risk_policy import HardFacts, Recommendation
 from entrygate.risk.features import InstrumentHistory, RiskFeatures
-from entrygate.services.connector_ports import (ADJUST, AuthorizationCondition, ConnectorFailed, GateAuthEvent,
+from entrygate.services.ports.connectors import (ADJUST, AuthorizationCondition, ConnectorFailed, GateAuthEvent,
                                                 ShopperAuthorization, ShopperAuthorizationConnector, auth_event_id)
-from entrygate.services.entry_context import EntryContext
-from entrygate.services.ports import UnitOfWorkFactory
+from entrygate.services.gate.context import EntryContext
+from entrygate.services.ports.storage import UnitOfWorkFactory
 
 log = structlog.get_logger("entrygate.risk")
 
