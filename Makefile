@@ -9,7 +9,7 @@ ENTRYGATE_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export ENTRYGATE_TEST_POSTGRES_URL
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-fast lint bench bench-gate bench-palm bench-risk clean
+.PHONY: demo test test-fast lint screenshots bench bench-gate bench-palm bench-risk clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,11 +23,17 @@ demo: $(STAMP)
 test: $(STAMP)
 	@$(PY) -c "import psycopg,os; psycopg.connect(os.environ['ENTRYGATE_TEST_POSTGRES_URL'], connect_timeout=5).close()" \
 	  || (echo "make test needs PostgreSQL at $$ENTRYGATE_TEST_POSTGRES_URL (set ENTRYGATE_TEST_POSTGRES_URL)"; exit 1)
+	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/lint-imports
+
+# The console screenshots in docs/img, from the demo's own data (needs Chromium); tests never write there.
+screenshots: $(STAMP)
+	$(PY) bench/screenshots.py --out docs/img
 
 bench: bench-gate bench-palm bench-risk
 

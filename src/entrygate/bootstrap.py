@@ -33,7 +33,8 @@ from entrygate.services.gate.decision_log import DirectDecisionLog
 from entrygate.services.gate.admit import EntryService
 from entrygate.services.gate.exits import ExitService
 from entrygate.services.payments.feedback import FeedbackService
-from entrygate.services.palm.service import PalmHandler, PalmService
+from entrygate.services.palm.gate import PalmHandler
+from entrygate.services.palm.service import PalmService
 from entrygate.services.ports.clock import Clock
 from entrygate.services.trips.queries import QueryService
 from entrygate.services.gate.qr_badge import BadgeHandler, QrHandler

@@ -43,7 +43,7 @@ def _record(gate, store, event_id: str) -> DecisionRecord:  # noqa: ANN001
                           request_hash="h", channel="CREDIT_CARD", outcome="DENY", reasons=["PREAUTH_DECLINED"],
                           decided_by="PLATFORM", visitor_id=None, visitor_type=None, instrument_id=None, trip_id=None,
                           party_size=1, risk_score=None, risk_level=None, authorized_amount=None, currency=None,
-                          latency_ms=1.0, response={"eventId": event_id}, event_time=NOW, decided_at=NOW)
+                          latency_ms=1.0, event_time=NOW, decided_at=NOW)
 
 
 def test_concurrent_writes_are_all_durable_and_a_duplicate_fails_alone(sqlite_world):

@@ -17,6 +17,7 @@ from entrygate.services.catalog import Catalog
 from entrygate.adapters.clock import FixedClock
 from entrygate.services.gate.admit import EntryService
 from entrygate.services.payments.feedback import FeedbackService, PaymentReport
+from entrygate.wire.decisions import decision_answer
 from entrygate.domain.channels import ShopperRisk
 from decimal import Decimal
 
@@ -36,11 +37,11 @@ def _play(uow) -> str:  # noqa: ANN001
                            handlers={Channel.CREDIT_CARD: CardHandler(secret=b"k")})
     feedback = FeedbackService(uow, clock)
     par = "V001" + "A" * 25
-    first = entries.admit(gates[0], "g", event(card(par=par)))  # 3 days ago
+    first = decision_answer(entries.admit(gates[0], "g", event(card(par=par))))  # 3 days ago
     clock.at = NOW - timedelta(hours=5)
     entries.admit(gates[1], "g", event(card("tok_decline_generic", par=par)))
     clock.at = NOW - timedelta(minutes=30)
-    second = entries.admit(gates[0], "g", event(card(par=par)))
+    second = decision_answer(entries.admit(gates[0], "g", event(card(par=par))))
     entries.admit(gates[1], "g", event(card(par=par), party_size=9))  # refused before the card is read: not counted
     feedback.report_payment(OPERATOR, PaymentReport(stores[0].store_id, first["shoppingTripId"], Decimal(30), "USD",
                                                     Decimal(10), "USD", NOW - timedelta(days=2)))

@@ -19,7 +19,7 @@ def test_upgrade_keeps_existing_open_trips_and_downgrade_removes_the_rule(db_url
             conn.execute(text("INSERT INTO stores VALUES ('s1', 'r1', 'S', '{}', :at, :at)"), {"at": "2026-11-27"})
             for trip_id in ("t1", "t2"):
                 conn.execute(text(TRIP.format(extra="", value="")), {"id": trip_id, "at": "2026-11-27"})
-        upgrade(db_url)
+        upgrade(db_url, "0003_passback")
         assert current_revision(db_url) == "0003_passback"
         columns = {c["name"] for c in inspect(engine).get_columns("shopping_trips")}
         assert "passback_key" in columns

@@ -15,13 +15,15 @@ from entrygate.adapters.db import tables as t
 from entrygate.adapters.db.engine import make_engine
 from entrygate.adapters.db.group_commit import GroupCommitLog
 from entrygate.adapters.db.uow import SqlUnitOfWorkFactory
+from entrygate.adapters.memory.connectors import ScriptedIdentity
 from entrygate.domain.channels import Channel
 from entrygate.domain.credentials import BadgeRead, QrScan
 from entrygate.domain.records import DecisionRecord, Trip
 from entrygate.domain.channels import TripStatus
-from entrygate.services.gate.decision_log import DecisionWrite, DirectDecisionLog
+from entrygate.services.gate.decision_log import DirectDecisionLog
+from entrygate.services.ports.decisions import DecisionWrite
 from support.factories import NOW, card, event
-from support.passback import GATES, Identity, MeetingLog, at_once, codes, race_world, shopper
+from support.passback import GATES, MeetingLog, at_once, codes, race_world, shopper
 
 QR = "EG1.alice.89790290.C2M2XMFc3CqKV7PCrWz0WQ"
 
@@ -72,7 +74,7 @@ def test_cards_at_two_gates_at_once_open_once_each(sql):
 
 def test_qr_and_badge_shoppers_at_two_gates_at_once_get_in_once(sql):
     uow, production_log = sql
-    identity = Identity({QR.encode(): shopper("v-alice"), b"CSN:04A1B2C3D4E5F6": shopper("v-bob")})
+    identity = ScriptedIdentity({QR.encode(): shopper("v-alice"), b"CSN:04A1B2C3D4E5F6": shopper("v-bob")})
     w = race_world(uow, lambda u: MeetingLog(production_log(u), 4), identity=identity)
     qr = lambda: event(QrScan(QR), channel=Channel.QR_CODE)  # noqa: E731
     badge = lambda: event(BadgeRead(csn="04A1B2C3D4E5F6"), channel=Channel.BADGE)  # noqa: E731
@@ -110,11 +112,10 @@ def _open_write(store_id: str, gate, visitor: str, preauth_id: str) -> DecisionW
         gate_pk=gate.gate_pk, gate_id=gate.gate_id, store_id=store_id, event_id=event_id, request_hash="h",
         channel="BADGE", outcome="OPEN", reasons=[], decided_by="RETAILER", visitor_id=visitor,
         visitor_type="SHOPPER", instrument_id=None, trip_id=f"trip_{event_id}", party_size=1, risk_score=None,
-        risk_level=None, authorized_amount=None, currency=None, latency_ms=1.0, response={"decision": "OPEN"},
+        risk_level=None, authorized_amount=None, currency=None, latency_ms=1.0,
         event_time=NOW, decided_at=NOW, preauth_id=preauth_id)
     denial = DecisionRecord(**{**{f: getattr(record, f) for f in record.__dataclass_fields__},
-                               "outcome": "DENY", "reasons": ["ALREADY_INSIDE"], "trip_id": None,
-                               "response": {"decision": "DENY"}})
+                               "outcome": "DENY", "reasons": ["ALREADY_INSIDE"], "trip_id": None})
     trip = Trip(trip_id=f"trip_{event_id}", store_id=store_id, entry_gate_id=gate.gate_id, channel="BADGE",
                 visitor_id=visitor, instrument_id=None, party_size=1, status=TripStatus.OPEN, entered_at=NOW,
                 currency="USD", preauth_id=preauth_id, passback_key=visitor)

@@ -133,11 +133,11 @@ def test_pages_carry_security_headers(signed_client):
 def test_demo_login_works(tmp_path):
     """The demo's printed login signs in (``entrygate demo`` builds the same world)."""
     from entrygate.adapters.db.engine import upgrade
-    from entrygate.api.app import create_app
     from entrygate.bootstrap import build
     from entrygate.cli.serverthread import ServerThread
     from entrygate.settings import DEMO_SECRET, Settings
     from entrygate.simulation.demo_setup import DEMO_EMAIL, DEMO_PASSWORD, create_demo_world
+    from entrygate.web import create_app
 
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     upgrade(url)

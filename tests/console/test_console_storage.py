@@ -17,8 +17,8 @@ from entrygate.domain.records import DecisionRecord
 from entrygate.domain.store import ConnectorConfig, StoreConfig
 from entrygate.services.auth import Principal
 from entrygate.adapters.clock import FixedClock
-from entrygate.services.console.auth import ConsoleSession, lockout_seconds
-from entrygate.services.console.dashboard import LiveFilter
+from entrygate.services.console.auth import lockout_seconds
+from entrygate.services.ports.console import ConsoleSession, LiveFilter
 from entrygate.services.errors import NotFound
 from entrygate.services.gate.exits import ExitEvent
 from entrygate.settings import Settings
@@ -58,7 +58,7 @@ def _record(c, store, **over) -> None:  # noqa: ANN001
                   request_hash="x", channel="QR_CODE", outcome="OPEN", reasons=[], decided_by="RETAILER",
                   visitor_id="v", visitor_type="SHOPPER", instrument_id=None, trip_id=None, party_size=1,
                   risk_score=None, risk_level=None, authorized_amount=None, currency=None, latency_ms=1.0,
-                  response={}, event_time=T0, decided_at=T0)
+                  event_time=T0, decided_at=T0)
     values.update(over)
     with c.uow(write=True) as uow:
         uow.decisions.add(DecisionRecord(**values))

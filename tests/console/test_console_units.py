@@ -2,110 +2,43 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 from starlette.datastructures import FormData
 
-from entrygate.api.body import parse
-from entrygate.api.schemas import StoreIn
-from entrygate.api.store_views import store_from_input
 from entrygate.console import charts, forms
 from entrygate.console.routes_stores import qr_pattern_result
 from entrygate.domain.channels import AntiPassback, Channel, FallbackDecision, RiskStrategy, RiskTolerance
 from entrygate.domain.money import Money
-from entrygate.domain.records import RetailerUser
+from entrygate.domain.records import ApiKeyRecord, Retailer, RetailerUser
 from entrygate.domain.store import ConnectorConfig, StoreConfig, StoreConfigError, check_store
 from entrygate.adapters.clock import FixedClock
-from entrygate.services.console.auth import (ConsoleAuthService, FailureRecord, SignInFailed, SignInThrottled,
-                                             lockout_seconds)
+from entrygate.adapters.memory.console import MemorySessions, MemorySignInFailures
+from entrygate.adapters.memory.security import PlainPasswords
+from entrygate.adapters.memory.storage import MemoryStore
+from entrygate.services.console.auth import ConsoleAuthService, SignInFailed, SignInThrottled, lockout_seconds
+from entrygate.services.admin.store_changes import drafted
 from entrygate.services.errors import InvalidRequest
+from entrygate.wire.parse import parse
+from entrygate.wire.schemas import StoreIn
+from entrygate.wire.stores import draft_from_input
 
-# -- sign-in policy, with in-memory fakes of its ports ----------------------------------------------
-
-
-class PlainPasswords:
-    def hash(self, password: str) -> str:
-        return "plain:" + password
-
-    def verify(self, password_hash: str, password: str) -> bool:
-        return password_hash == "plain:" + password
-
-
-class MemorySessions:
-    def __init__(self) -> None:
-        self.rows = {}
-
-    def create(self, session) -> None:  # noqa: ANN001
-        self.rows[session.session_hash] = session
-
-    def get(self, session_hash: str):  # noqa: ANN201
-        return self.rows.get(session_hash)
-
-    def delete(self, session_hash: str) -> None:
-        self.rows.pop(session_hash, None)
-
-    def purge_expired(self, *, now: datetime) -> int:
-        gone = [k for k, s in self.rows.items() if s.expires_at <= now]
-        for k in gone:
-            del self.rows[k]
-        return len(gone)
-
-
-class MemoryFailures:
-    def __init__(self) -> None:
-        self.rows: dict[str, FailureRecord] = {}
-
-    def get(self, key: str) -> FailureRecord | None:
-        return self.rows.get(key)
-
-    def record_failure(self, key, *, now, forget_after, lockout) -> FailureRecord:  # noqa: ANN001
-        old = self.rows.get(key)
-        n = 1 if old is None or old.last_failed_at < now - forget_after else old.failures + 1
-        seconds = lockout(n)
-        self.rows[key] = FailureRecord(n, now, now + timedelta(seconds=seconds) if seconds else None)
-        return self.rows[key]
-
-    def clear(self, key: str) -> None:
-        self.rows.pop(key, None)
-
-    def purge_stale(self, *, before: datetime) -> int:
-        stale = [k for k, r in self.rows.items() if r.last_failed_at < before]
-        for k in stale:
-            del self.rows[k]
-        return len(stale)
-
-
-@dataclass
-class _Retailers:
-    users: dict[str, RetailerUser]
-
-    def get_user_by_email(self, email: str) -> RetailerUser | None:
-        return self.users.get(email)
-
-
-class _Uow:
-    def __init__(self, users: dict[str, RetailerUser]) -> None:
-        self.retailers = _Retailers(users)
-
-    def __call__(self, *, write: bool = False) -> _Uow:
-        return self
-
-    def __enter__(self) -> _Uow:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
+# -- sign-in policy, on the in-memory ports ---------------------------------------------------------
 
 
 @pytest.fixture
 def auth():
     clock = FixedClock(datetime(2026, 11, 27, 18, 0, tzinfo=timezone.utc))
-    user = RetailerUser("usr_1", "ret_1", "ana@example.com", "plain:right-password")
-    service = ConsoleAuthService(uow=_Uow({user.email: user}), clock=clock, passwords=PlainPasswords(),
-                                 sessions=MemorySessions(), failures=MemoryFailures())
+    memory = MemoryStore()
+    with memory(write=True) as uow:
+        uow.retailers.add(Retailer("ret_1", "R", clock.now()), ApiKeyRecord("k_1", "hash", "ret_1"))
+        uow.retailers.add_user(RetailerUser("usr_1", "ret_1", "ana@example.com", "plain:right-password"),
+                               at=clock.now())
+        uow.commit()
+    service = ConsoleAuthService(uow=memory, clock=clock, passwords=PlainPasswords(),
+                                 sessions=MemorySessions(), failures=MemorySignInFailures())
     return service, clock
 
 
@@ -182,9 +115,9 @@ def test_a_saved_store_survives_the_form_unchanged():
     body = forms.store_body(_form(values))
     for name, c in store.connectors.items():  # secrets are never in the form; the API keeps them
         body["connectors"][name]["secret"] = c.secret
-    again, generated = store_from_input(parse(StoreIn, body), "ret_1")
-    assert generated == {}
-    assert again.with_changes(badge_formats=tuple(sorted(again.badge_formats))) == \
+    saved = drafted(draft_from_input(parse(StoreIn, body), "ret_1"), new_secret=lambda: "whsec_never")
+    assert saved.generated_secrets == {}
+    assert saved.store.with_changes(badge_formats=tuple(sorted(saved.store.badge_formats))) == \
         store.with_changes(badge_formats=tuple(sorted(store.badge_formats)))
 
 

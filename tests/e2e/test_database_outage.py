@@ -12,11 +12,11 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from entrygate.api.app import create_app
 from entrygate.bootstrap import Container, build
 from entrygate.cli.serverthread import ServerThread
 from entrygate.domain.channels import GateDirection
 from entrygate.settings import Settings
+from entrygate.web import create_app
 from support.databases import drop_database, fresh_database
 from support.factories import OPERATOR, store_config
 from support.outage import Sabotage, kill_connections

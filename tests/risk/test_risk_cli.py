@@ -2,7 +2,8 @@ import pytest
 from typer.testing import CliRunner
 
 from entrygate.risk import cli
-from entrygate.risk.cli import TrainingData, make_app
+from entrygate.risk.cli import make_app
+from entrygate.risk.sources import TrainingData
 from entrygate.risk.store import current_version, list_versions, load_model, model_path
 
 runner = CliRunner()

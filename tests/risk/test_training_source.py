@@ -29,13 +29,14 @@ from entrygate.domain.channels import Channel, GateDirection, RiskStrategy, Shop
 from entrygate.domain.decision import EntryEvent
 from entrygate.domain.keys import KeyKind
 from entrygate.risk import cli as risk_cli
-from entrygate.risk.cli import NotEnoughHistory
+from entrygate.risk.sources import NotEnoughHistory
 from entrygate.risk.features import RiskFeatures, to_vector
 from entrygate.risk.store import current_version, load_current, model_path
 from entrygate.services.auth import Principal
 from entrygate.adapters.clock import FixedClock
 from entrygate.services.payments.feedback import PaymentReport
 from entrygate.settings import Settings
+from entrygate.wire.decisions import decision_answer
 from support.factories import store_config
 
 SECRET = "training-source-test-secret-" + "x" * 20
@@ -83,7 +84,7 @@ class Recorded:
         event = EntryEvent(event_id=eid, timestamp=at, channel=Channel.CREDIT_CARD, interaction_type="TAP",
                            party_size=party_size, credential=card, request_hash=eid)
         store_id = self.stores[store]
-        return {**self.c.entries.admit(self.gates[store_id], "lane-1", event), "storeId": store_id}
+        return {**decision_answer(self.c.entries.admit(self.gates[store_id], "lane-1", event)), "storeId": store_id}
 
     def report(self, entry: dict, *, total: str, settled: str, status_time: datetime, at: datetime) -> None:
         self.clock.at = at
@@ -262,7 +263,7 @@ def _seed_simulated(url: str, n_instruments: int, *, seed: int) -> int:
                 gate_pk=f"gate-{store}", gate_id="lane-1", store_id=store, event_id=f"ev-{i}-{k}", request_hash="h",
                 channel="PALM" if a.palm else "CREDIT_CARD", outcome="DENY" if trip is None else "OPEN",
                 reasons=reasons, decided_by="PLATFORM", visitor_id=iid, visitor_type="SHOPPER", instrument_id=iid,
-                trip_id=trip, party_size=a.party, latency_ms=1.0, response={}, event_time=at, decided_at=at))
+                trip_id=trip, party_size=a.party, latency_ms=1.0, event_time=at, decided_at=at))
             if trip is None:
                 continue
             value = Decimal(str(a.value))

@@ -8,6 +8,7 @@ from entrygate.services.errors import Conflict, Forbidden, NotFound, Unavailable
 from entrygate.domain.keys import KeyKind
 from entrygate.services.auth import Principal
 from entrygate.services.gate.exits import ExitEvent
+from entrygate.wire.decisions import exit_answer
 from support.factories import NOW, World, card, event
 
 
@@ -73,7 +74,8 @@ def test_hard_anti_passback_until_exit():
     c = card()
     first = w.admit(event(c))
     assert codes(w.admit(event(c))) == ["ALREADY_INSIDE"]
-    out = w.exits.exit(w.exit_principal, "exit-1", ExitEvent("x1", NOW, "h", trip_id=first["shoppingTripId"]))
+    out = exit_answer(w.exits.exit(w.exit_principal, "exit-1",
+                                   ExitEvent("x1", NOW, "h", trip_id=first["shoppingTripId"])))
     assert out["result"] == "CLOSED"
     assert w.admit(event(c))["decision"] == "OPEN"
 

@@ -20,13 +20,16 @@ from entrygate.domain.channels import Channel
 from entrygate.domain.credentials import PalmRead
 from entrygate.domain.keys import KeyKind
 from entrygate.domain.palm import encode_signature
-from entrygate.services.palm import service as palm_module
+from entrygate.services.palm import enrollment as enrollment_module
 from entrygate.services.auth import Principal
 from entrygate.services.gate.card import CardHandler
 from entrygate.services.gate.admit import EntryService
 from entrygate.services.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unavailable
 from entrygate.services.gate.exits import ExitEvent, ExitService
-from entrygate.services.palm.service import PalmChange, PalmHandler, PalmService
+from entrygate.wire.decisions import exit_answer
+from entrygate.services.palm.gate import PalmHandler
+from entrygate.services.palm.service import PalmService
+from entrygate.services.ports.palm import PalmChange
 from entrygate.simulation.palm_reader import PalmPopulation, read
 from support.factories import NOW, OPERATOR, SECRET, World, card, event
 from support.palms import HeldIndex
@@ -195,8 +198,8 @@ def test_the_palm_exits_by_its_trip():
     w.enroll(6)
     trip = w.hover(6)["shoppingTripId"]
     exit_read = PalmRead(w.signature(6), 0.95)
-    out = w.exits.exit(w.exit_principal, "exit-1", ExitEvent(
-        "x1", NOW, "h", entry=event(exit_read, channel=Channel.PALM)))
+    out = exit_answer(w.exits.exit(w.exit_principal, "exit-1", ExitEvent(
+        "x1", NOW, "h", entry=event(exit_read, channel=Channel.PALM))))
     assert out["result"] == "CLOSED" and out["shoppingTripId"] == trip
 
 
@@ -211,7 +214,7 @@ def test_until_the_index_is_loaded_a_palm_gets_no_decision():
 
 
 def test_enrollment_waits_for_the_index_then_gives_up(monkeypatch):
-    monkeypatch.setattr(palm_module, "READY_WAIT_S", 0.05)
+    monkeypatch.setattr(enrollment_module, "READY_WAIT_S", 0.05)
     w = PalmWorld()
     w.palm = new_service(w.palms, w.clock, loaded=False)
     with pytest.raises(Unavailable):

@@ -3,12 +3,16 @@ from __future__ import annotations
 
 from collections import Counter
 
+from entrygate.adapters.memory.connectors import ScriptedIdentity
+from entrygate.adapters.memory.processor import ScriptedProcessor
 from entrygate.adapters.memory.storage import MemoryStore
 from entrygate.domain.channels import AntiPassback, Channel, TripStatus
 from entrygate.domain.credentials import BadgeRead, QrScan
+from entrygate.domain.decision import GateDecision
 from entrygate.services.gate.decision_log import DirectDecisionLog
+from entrygate.wire.decisions import decision_answer
 from support.factories import card, event
-from support.passback import GATES, Identity, MeetingLog, ReleaseFails, at_once, codes, race_world, shopper
+from support.passback import GATES, MeetingLog, at_once, codes, race_world, release_fails, shopper
 
 QR = "EG1.alice.89790290.C2M2XMFc3CqKV7PCrWz0WQ"
 
@@ -35,7 +39,7 @@ def test_a_card_at_two_gates_at_once_opens_one_and_the_other_hold_is_released():
     assert trip.trip_id == won["shoppingTripId"]
     with w.uow() as u:  # the loser's denial is what was stored, with the hold it gave back
         stored = u.decisions.get_by_event(w.gates[GATES[answers.index(lost)]].gate_pk, lost["eventId"])
-    assert stored.response == lost and stored.outcome == "DENY" and stored.trip_id is None
+    assert decision_answer(GateDecision.of(stored)) == lost and stored.outcome == "DENY" and stored.trip_id is None
     assert stored.preauth_id is not None and stored.preauth_id != trip.preauth_id
     assert set(w.processor.released) == {stored.preauth_id}
 
@@ -53,7 +57,7 @@ def test_many_cards_at_two_gates_at_once_each_open_once():
 
 
 def test_a_qr_shopper_and_a_badge_shopper_get_in_once_each():
-    identity = Identity({QR.encode(): shopper("v-alice"), b"CSN:04A1B2C3D4E5F6": shopper("v-bob")})
+    identity = ScriptedIdentity({QR.encode(): shopper("v-alice"), b"CSN:04A1B2C3D4E5F6": shopper("v-bob")})
     w = race_world(MemoryStore(), meeting(4), identity=identity)
     qr = lambda: event(QrScan(QR), channel=Channel.QR_CODE)  # noqa: E731
     badge = lambda: event(BadgeRead(csn="04A1B2C3D4E5F6"), channel=Channel.BADGE)  # noqa: E731
@@ -84,7 +88,7 @@ def test_the_losers_retry_hears_its_stored_denial_again():
 
 
 def test_a_release_that_fails_leaves_the_denial_and_the_hold_on_record():
-    w = race_world(MemoryStore(), meeting(2), processor=ReleaseFails(timeout_s=0.01))
+    w = race_world(MemoryStore(), meeting(2), processor=release_fails())
     c = card()
     answers = at_once([lambda g=g: w.admit(g, event(c)) for g in GATES])
     [lost] = [a for a in answers if a["decision"] == "DENY"]
@@ -95,14 +99,14 @@ def test_a_release_that_fails_leaves_the_denial_and_the_hold_on_record():
 
 
 def test_a_visitor_already_inside_is_denied_before_any_hold():
-    class Counting(ReleaseFails):
+    class Counting(ScriptedProcessor):
         holds = 0
 
         def preauthorize(self, **kw):  # noqa: ANN003, ANN201
             Counting.holds += 1
             return super().preauthorize(**kw)
 
-    w = race_world(MemoryStore(), DirectDecisionLog, processor=Counting(timeout_s=0.01))
+    w = race_world(MemoryStore(), DirectDecisionLog, processor=Counting())
     c = card()
     assert w.admit("lane-1", event(c))["decision"] == "OPEN"
     assert codes(w.admit("lane-2", event(c))) == ["ALREADY_INSIDE"]

@@ -1,4 +1,4 @@
-"""QR and badge entry on in-memory ports, with a fake identity connector (no HTTP)."""
+"""QR and badge entry on in-memory ports, with the scripted identity connector (no HTTP)."""
 from __future__ import annotations
 
 import base64
@@ -7,14 +7,16 @@ import uuid
 
 import pytest
 
+from entrygate.adapters.memory.connectors import ScriptedIdentity
 from entrygate.domain.channels import AntiPassback, Channel, FallbackDecision, VisitorType
 from entrygate.domain.credentials import BadgeRead, QrScan
 from entrygate.domain.decision import Visitor
 from entrygate.domain.store import ConnectorConfig
-from entrygate.services.ports.connectors import (AuthEvent, ConnectorFailed, FailureKind, IdentityRejected, KeyChannel,
+from entrygate.services.ports.connectors import (AuthEvent, ConnectorFailed, FailureKind, KeyChannel,
                                                 identity_request)
 from entrygate.services.errors import InvalidRequest
 from entrygate.services.gate.exits import ExitEvent
+from entrygate.wire.decisions import exit_answer
 from entrygate.services.gate.qr_badge import BadgeHandler, QrHandler
 from support.factories import NOW, World, event
 
@@ -23,27 +25,12 @@ BOB = Visitor("v-bob", VisitorType.ASSOCIATE)
 CODE = "EG1.alice.89790290.C2M2XMFc3CqKV7PCrWz0WQ"
 
 
-class FakeIdentity:
-    """Answers from a table of raw keys; anything else is rejected, as a retailer would."""
-
-    def __init__(self, answers: dict[bytes, Visitor | Exception] | None = None) -> None:
-        self.answers = answers or {}
-        self.calls: list[tuple[bytes, KeyChannel, AuthEvent]] = []
-
-    def identify(self, store, *, identity_key: bytes, key_channel: KeyChannel, auth_event: AuthEvent) -> Visitor:
-        self.calls.append((identity_key, key_channel, auth_event))
-        answer = self.answers.get(identity_key, IdentityRejected("unknown"))
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-
-def world(answers=None, **store) -> tuple[World, FakeIdentity]:
+def world(answers=None, **store) -> tuple[World, ScriptedIdentity]:
     store.setdefault("entry_methods", frozenset({Channel.CREDIT_CARD, Channel.QR_CODE, Channel.BADGE}))
     store.setdefault("badge_formats", ("H10301", "C1K35", "CSN"))
     store.setdefault("connectors", {"identity": ConnectorConfig("https://retailer.test", "whsec_" + "A" * 44)})
     w = World(**store)
-    fake = FakeIdentity(answers)
+    fake = ScriptedIdentity(answers)
     handlers = {Channel.QR_CODE: QrHandler(identity=fake), Channel.BADGE: BadgeHandler(identity=fake)}
     w.entries.handlers.update(handlers)
     w.exits.handlers.update(handlers)
@@ -163,7 +150,7 @@ def test_a_qr_code_at_the_exit_closes_the_trip_and_tells_the_retailer_it_is_an_e
     trip = w.admit(qr())["shoppingTripId"]
     exit_event = ExitEvent(event_id=str(uuid.uuid4()), timestamp=NOW, request_hash="h",
                            entry=qr("EG1.alice.89790291.C2M2XMFc3CqKV7PCrWz0WQ"))
-    out = w.exits.exit(w.exit_principal, "exit-1", exit_event)
+    out = exit_answer(w.exits.exit(w.exit_principal, "exit-1", exit_event))
     assert out["result"] == "CLOSED" and out["shoppingTripId"] == trip
     assert fake.calls[-1][2].location == "EXIT"
 

@@ -5,6 +5,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
+from entrygate.adapters.memory.security import PlainPasswords
 from entrygate.adapters.memory.storage import MemoryStore
 from entrygate.adapters.processors.sandbox import SandboxProcessor
 from entrygate.domain.cards import CardCredential
@@ -20,18 +21,11 @@ from entrygate.services.catalog import Catalog
 from entrygate.adapters.clock import FixedClock
 from entrygate.services.gate.admit import EntryService
 from entrygate.services.gate.exits import ExitService
+from entrygate.wire.decisions import decision_answer
 
 SECRET = b"test-secret"
 NOW = datetime(2026, 11, 27, 18, 0, tzinfo=timezone.utc)
 OPERATOR = Principal(KeyKind.OPERATOR)
-
-
-class PlainPasswords:
-    def hash(self, password: str) -> str:
-        return "plain:" + password
-
-    def verify(self, password_hash: str, password: str) -> bool:
-        return password_hash == "plain:" + password
 
 
 def store_config(retailer_id: str, **over: Any) -> StoreConfig:
@@ -80,4 +74,4 @@ class World:
         self.exit_principal = Principal(KeyKind.GATE, gate_pk=self.exit_gate.gate_pk)
 
     def admit(self, ev: EntryEvent) -> dict[str, Any]:
-        return self.entries.admit(self.gate_principal, "lane-1", ev)
+        return decision_answer(self.entries.admit(self.gate_principal, "lane-1", ev))

@@ -11,6 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from entrygate.adapters.memory.connectors import ScriptedIdentity
+from entrygate.adapters.memory.processor import ScriptedProcessor
 from entrygate.adapters.processors.sandbox import SandboxProcessor
 from entrygate.domain.channels import AntiPassback, Channel, GateDirection, VisitorType
 from entrygate.domain.decision import EntryEvent, Visitor
@@ -21,12 +23,11 @@ from entrygate.services.auth import Principal
 from entrygate.services.gate.card import CardHandler
 from entrygate.services.catalog import Catalog
 from entrygate.adapters.clock import FixedClock
-from entrygate.services.ports.connectors import IdentityRejected
-from entrygate.services.gate.decision_log import DecisionLog, DecisionWrite
+from entrygate.services.ports.decisions import DecisionLog, DecisionWrite
 from entrygate.services.gate.admit import EntryService
 from entrygate.services.gate.exits import ExitService
+from entrygate.wire.decisions import decision_answer
 from entrygate.services.ports.storage import UnitOfWorkFactory
-from entrygate.services.ports.processor import ProcessorUnavailable
 from entrygate.services.gate.qr_badge import BadgeHandler, QrHandler
 from support.factories import NOW, OPERATOR, SECRET, PlainPasswords, store_config
 
@@ -48,23 +49,11 @@ class MeetingLog:
         return self.inner.write(item)
 
 
-class ReleaseFails(SandboxProcessor):
-    """A sandbox whose releases never get through."""
-
-    def release(self, *, preauth_id: str, idempotency_key: str) -> None:
-        raise ProcessorUnavailable("no answer")
-
-
-class Identity:
-    """The retailer's identity connector: every QR code or badge names the visitor given for it."""
-
-    def __init__(self, visitors: dict[bytes, Visitor]) -> None:
-        self.visitors = visitors
-
-    def identify(self, store, *, identity_key: bytes, key_channel, auth_event) -> Visitor:  # noqa: ANN001
-        if identity_key not in self.visitors:
-            raise IdentityRejected("unknown")
-        return self.visitors[identity_key]
+def release_fails() -> ScriptedProcessor:
+    """A processor whose releases never get through."""
+    processor = ScriptedProcessor()
+    processor.down.add("release")
+    return processor
 
 
 def shopper(visitor_id: str) -> Visitor:
@@ -76,18 +65,19 @@ class RaceWorld:
     uow: UnitOfWorkFactory
     entries: EntryService
     exits: ExitService
-    processor: SandboxProcessor
+    processor: SandboxProcessor | ScriptedProcessor
     store_id: str
     gates: dict[str, Principal] = field(default_factory=dict)
     exit_gates: dict[str, Principal] = field(default_factory=dict)
 
     def admit(self, gate_id: str, ev: EntryEvent) -> dict[str, Any]:
-        return self.entries.admit(self.gates[gate_id], gate_id, ev)
+        return decision_answer(self.entries.admit(self.gates[gate_id], gate_id, ev))
 
 
 def race_world(uow: UnitOfWorkFactory, log: Callable[[UnitOfWorkFactory], DecisionLog] | DecisionLog, *,
-               anti_passback: AntiPassback = AntiPassback.HARD, processor: SandboxProcessor | None = None,
-               identity: Identity | None = None) -> RaceWorld:
+               anti_passback: AntiPassback = AntiPassback.HARD,
+               processor: SandboxProcessor | ScriptedProcessor | None = None,
+               identity: ScriptedIdentity | None = None) -> RaceWorld:
     """One store with entry gates ``lane-1`` and ``lane-2`` and exit gates ``exit-1`` and ``exit-2``."""
     clock = FixedClock(NOW)
     catalog = Catalog(uow, ttl_s=0)

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from entrygate.adapters.memory.payments import MemoryPayments
-from entrygate.adapters.processors.sandbox import SandboxProcessor
+from entrygate.adapters.memory.processor import ScriptedProcessor
 from entrygate.domain.channels import TripStatus
 from entrygate.domain.keys import KeyKind
 from entrygate.domain.money import Money
@@ -19,68 +18,12 @@ from entrygate.services.payments.closing import TripClosingService
 from entrygate.services.payments.holds import HoldService
 from entrygate.services.ports.payments import TripState
 from entrygate.services.payments.sweeps import TripSweeper
-from entrygate.services.ports.processor import HoldStateError, ProcessorUnavailable
 
 NOW = datetime(2026, 11, 27, 18, 0, tzinfo=timezone.utc)
 RETAILER = Principal(KeyKind.RETAILER, retailer_id="ret-1")
 OTHER_RETAILER = Principal(KeyKind.RETAILER, retailer_id="ret-2")
 OPERATOR = Principal(KeyKind.OPERATOR)
 STORE = "store-1"
-
-
-class SpyProcessor:
-    """The sandbox, with every call written down and faults put in on purpose.
-
-    ``down``: methods that fail before reaching the processor. ``lose_answer``: methods whose
-    next call is done by the processor but whose answer is lost, as in a timeout. ``refuse``:
-    methods the processor refuses. ``during``: a hook run inside the next call of a method, after
-    the processor acted, while the caller waits (no transaction is open then).
-    """
-
-    def __init__(self, inner: SandboxProcessor | None = None) -> None:
-        self.inner = inner or SandboxProcessor(timeout_s=0.01)
-        self.calls: list[tuple[str, str]] = []
-        self.down: set[str] = set()
-        self.lose_answer: set[str] = set()
-        self.refuse: set[str] = set()
-        self.during: dict[str, Callable[[], None]] = {}
-
-    def keys(self, method: str) -> Counter[str]:
-        return Counter(key for m, key in self.calls if m == method)
-
-    def _call(self, method: str, key: str, act: Callable[[], Any]) -> Any:
-        self.calls.append((method, key))
-        if method in self.down:
-            raise ProcessorUnavailable("simulated: no answer")
-        if method in self.refuse:
-            raise HoldStateError("simulated: the processor refuses")
-        result = act()
-        hook = self.during.pop(method, None)
-        if hook is not None:
-            hook()
-        if method in self.lose_answer:
-            self.lose_answer.discard(method)
-            raise ProcessorUnavailable("simulated: the answer was lost")
-        return result
-
-    def preauthorize(self, *, token: str, amount: Money, idempotency_key: str):  # noqa: ANN201
-        return self.inner.preauthorize(token=token, amount=amount, idempotency_key=idempotency_key)
-
-    def increment(self, *, preauth_id: str, new_amount: Money, idempotency_key: str):  # noqa: ANN201
-        return self._call("increment", idempotency_key, lambda: self.inner.increment(
-            preauth_id=preauth_id, new_amount=new_amount, idempotency_key=idempotency_key))
-
-    def capture(self, *, preauth_id: str, amount: Money, idempotency_key: str):  # noqa: ANN201
-        return self._call("capture", idempotency_key, lambda: self.inner.capture(
-            preauth_id=preauth_id, amount=amount, idempotency_key=idempotency_key))
-
-    def release(self, *, preauth_id: str, idempotency_key: str) -> None:
-        return self._call("release", idempotency_key, lambda: self.inner.release(
-            preauth_id=preauth_id, idempotency_key=idempotency_key))
-
-    def refund(self, *, preauth_id: str, amount: Money, idempotency_key: str):  # noqa: ANN201
-        return self._call("refund", idempotency_key, lambda: self.inner.refund(
-            preauth_id=preauth_id, amount=amount, idempotency_key=idempotency_key))
 
 
 def money(value: str | int, currency: str = "USD") -> Money:
@@ -93,7 +36,7 @@ class PaymentsWorld:
     def __init__(self, *, max_trip_minutes: int = 180, preauth_release_hours: int = 24) -> None:
         self.memory = MemoryPayments()
         self.clock = FixedClock(NOW)
-        self.processor = SpyProcessor()
+        self.processor = ScriptedProcessor()
         self.holds = HoldService(self.memory, self.processor, self.clock)
         self.closing = TripClosingService(self.memory, self.clock)
         self.memory.set_policy(TripPolicy(STORE, max_trip_minutes, preauth_release_hours))

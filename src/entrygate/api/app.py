@@ -1,27 +1,31 @@
-"""The FastAPI application: routers, error mapping, health and metrics."""
+"""The JSON API on the platform's app: routers, error mapping, the OpenAPI document, health and metrics."""
 from __future__ import annotations
 
 from fastapi import FastAPI, Request, Response
-from entrygate.api.responses import FastJSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
-from entrygate import __version__
-from entrygate.api import errors, openapi, routes_admin, routes_feedback, routes_gates, routes_retailer
-from entrygate.api import routes_connectors, routes_palm
-from entrygate.bootstrap import Container
-from entrygate import console
+from entrygate.api import (
+    errors,
+    openapi,
+    routes_admin,
+    routes_connectors,
+    routes_feedback,
+    routes_gates,
+    routes_palm,
+    routes_retailer,
+)
+from entrygate.api.deps import container
+from entrygate.api.responses import FastJSONResponse
 
 DESCRIPTION = """Entry decisions for checkout-free stores: a gate presents a credential (card, palm,
 QR code, badge); entrygate authenticates it, pre-authorizes payment, weighs risk, asks the
 retailer's systems where the store wants that, records a shopping trip and answers the gate."""
 
 
-def create_app(container: Container) -> FastAPI:
-    app = FastAPI(title="entrygate", version=__version__, description=DESCRIPTION,
-                  default_response_class=FastJSONResponse)
-    app.state.container = container
+def install(app: FastAPI) -> None:
+    """Mount the API's routes, its error answers (for the whole app), its OpenAPI document, health and metrics."""
     errors.install(app)
     app.add_middleware(errors.RefuseNul)
     openapi.install(app)
@@ -31,29 +35,28 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(routes_admin.router)
     app.include_router(routes_connectors.router)
     app.include_router(routes_palm.router)
-    console.install(app)  # the developer console's pages and static files, at /console
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["operations"])
-    async def readyz() -> FastJSONResponse:
+    async def readyz(request: Request) -> FastJSONResponse:
         """Ready when the database answers and the palm index is loaded (docs/palm.md, readiness)."""
+        c = container(request)
+
         def ping() -> None:
-            with container.engine.connect() as conn:
+            with c.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
         try:
             await run_in_threadpool(ping)
         except Exception:  # noqa: BLE001 - any failure means not ready
             return FastJSONResponse({"status": "unavailable"}, status_code=503)
-        palm = container.palm.status()
+        palm = c.palm.status()
         if palm["state"] != "ready":
             return FastJSONResponse({"status": "loading", "palm": palm}, status_code=503)
         return FastJSONResponse({"status": "ok", "palm": palm})
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     async def metrics(request: Request) -> Response:
-        return Response(container.observer.exposition(), media_type=CONTENT_TYPE_LATEST)
-
-    return app
+        return Response(container(request).observer.exposition(), media_type=CONTENT_TYPE_LATEST)

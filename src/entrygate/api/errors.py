@@ -4,18 +4,24 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from entrygate.api.responses import FastJSONResponse
-from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from entrygate.adapters.db.faults import STORAGE_FAULTS, describe
+from entrygate.api.responses import FastJSONResponse
+from entrygate.services.errors import (
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    NotAuthenticated,
+    NotFound,
+    ServiceError,
+    Unavailable,
+)
 from entrygate.services.ports.storage import StorageError
-from entrygate.services.errors import (Conflict, Forbidden, InvalidRequest, NotAuthenticated, NotFound, ServiceError,
-                                       Unavailable)
+from entrygate.wire.parse import invalid_request
 
 log = structlog.get_logger("entrygate.api")
 
@@ -24,31 +30,6 @@ STATUS = {NotAuthenticated: 401, Forbidden: 403, NotFound: 404, Conflict: 409, I
 
 def error_body(code: str, message: str, fields: list[str] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "fields": fields or []}}
-
-
-def field_path(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
-    out = ""
-    for p in parts:
-        out += f"[{p}]" if p.isdigit() else (f".{p}" if out else p)
-    return out or "body"
-
-
-def validation_error(exc: ValidationError | RequestValidationError, *, prefix: str = "") -> InvalidRequest:
-    """A readable 400 from pydantic's errors. Input values are never echoed: they may be card data."""
-    fields, parts = [], []
-    for err in exc.errors():
-        path = field_path(tuple(err.get("loc", ())))
-        if prefix:
-            path = prefix if path == "body" else f"{prefix}.{path}"
-        msg = err.get("msg", "invalid")
-        if err.get("type") == "missing":
-            msg = "is required"
-        elif err.get("type") == "json_invalid":
-            msg = "is not valid JSON"
-        fields.append(path)
-        parts.append(f"{path}: {msg}")
-    return InvalidRequest("; ".join(parts) or "invalid request", fields=sorted(set(fields)))
 
 
 def install(app: FastAPI) -> None:
@@ -60,7 +41,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> FastJSONResponse:
-        err = validation_error(exc)
+        err = invalid_request(exc.errors())
         return FastJSONResponse(error_body(err.code, err.message, err.fields), status_code=400)
 
     @app.exception_handler(StarletteHTTPException)

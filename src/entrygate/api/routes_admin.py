@@ -4,16 +4,17 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from entrygate.api.responses import FastJSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from entrygate.api.body import parse, read_json
+from entrygate.api.body import read_json
 from entrygate.api.deps import container, principal
 from entrygate.api.openapi import body
-from entrygate.api.schemas import GateIn, GatePatch, RetailerIn, StoreIn, StorePatch, UserIn
-from entrygate.api.store_views import changes_from_patch, store_from_input, store_view
+from entrygate.api.responses import FastJSONResponse
 from entrygate.domain.keys import KeyKind
 from entrygate.services.errors import InvalidRequest
+from entrygate.wire.parse import parse
+from entrygate.wire.schemas import GateIn, GatePatch, RetailerIn, StoreIn, StorePatch, UserIn
+from entrygate.wire.stores import change_from_patch, draft_from_input, store_view
 
 router = APIRouter(tags=["administration"])
 ADMINS = (KeyKind.OPERATOR, KeyKind.RETAILER)
@@ -48,9 +49,8 @@ async def create_store(request: Request) -> FastJSONResponse:
     retailer_id = body.retailerId or who.retailer_id
     if retailer_id is None:
         raise InvalidRequest("retailerId: is required with an operator token", fields=["retailerId"])
-    config, generated = store_from_input(body, retailer_id)
-    store = await run_in_threadpool(container(request).admin.create_store, who, config)
-    return FastJSONResponse(store_view(store, generated_secrets=generated), status_code=201)
+    saved = await run_in_threadpool(container(request).admin.add_store, who, draft_from_input(body, retailer_id))
+    return FastJSONResponse(store_view(saved.store, generated_secrets=saved.generated_secrets), status_code=201)
 
 
 @router.get("/v1/admin/stores")
@@ -68,13 +68,10 @@ async def get_store(storeId: str, request: Request) -> dict[str, Any]:
 
 @router.patch("/v1/admin/stores/{storeId}", openapi_extra=body(StorePatch))
 async def update_store(storeId: str, request: Request) -> dict[str, Any]:
-    c = container(request)
     who = principal(request, *ADMINS)
     body = await _body(request, StorePatch)
-    current = await run_in_threadpool(c.admin.get_store, who, storeId)
-    changes, generated = changes_from_patch(body, current)
-    store = await run_in_threadpool(c.admin.update_store, who, storeId, changes)
-    return store_view(store, generated_secrets=generated)
+    saved = await run_in_threadpool(container(request).admin.update_store, who, storeId, change_from_patch(body))
+    return store_view(saved.store, generated_secrets=saved.generated_secrets)
 
 
 @router.post("/v1/admin/stores/{storeId}/gates", status_code=201, openapi_extra=body(GateIn))

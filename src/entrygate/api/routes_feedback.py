@@ -11,13 +11,14 @@ from entrygate.api.responses import FastJSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
-from entrygate.api.body import parse, read_json
+from entrygate.api.body import read_json
 from entrygate.api.deps import container, principal
 from entrygate.api.openapi import body
 from entrygate.domain.channels import ShopperRisk
 from entrygate.domain.keys import KeyKind
 from entrygate.services.errors import InvalidRequest
 from entrygate.services.payments.feedback import PaymentReport
+from entrygate.wire.parse import parse
 
 router = APIRouter(tags=["feedback"])
 

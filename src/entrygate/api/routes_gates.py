@@ -6,14 +6,16 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from entrygate.api.body import parse, read_json, request_hash
-from entrygate.api.credentials import entry_event, parse_credential
+from entrygate.api.body import read_json
 from entrygate.api.deps import container, principal
 from entrygate.api.openapi import body, declare
-from entrygate.api.schemas import CREDENTIAL_MODELS, EntryIn, ExitIn
 from entrygate.domain.decision import EntryEvent
 from entrygate.domain.keys import KeyKind
 from entrygate.services.gate.exits import ExitEvent
+from entrygate.wire.credentials import entry_event, parse_credential
+from entrygate.wire.decisions import decision_answer, exit_answer
+from entrygate.wire.parse import parse, request_hash
+from entrygate.wire.schemas import CREDENTIAL_MODELS, EntryIn, ExitIn
 
 router = APIRouter(tags=["gates"])
 declare(*CREDENTIAL_MODELS.values())
@@ -31,7 +33,7 @@ async def entry(gateId: str, request: Request) -> dict[str, Any]:
     c = container(request)
     who = principal(request, KeyKind.GATE)
     event = entry_event(await read_json(request, max_bytes=c.settings.max_body_bytes, refuse_pan=True))
-    return await run_in_threadpool(c.entries.admit, who, gateId, event)
+    return decision_answer(await run_in_threadpool(c.entries.admit, who, gateId, event))
 
 
 @router.post("/v1/gates/{gateId}/exits", summary="Record an exit", openapi_extra=body(ExitIn))
@@ -50,4 +52,4 @@ async def exit_(gateId: str, request: Request) -> dict[str, Any]:
                                  credential=credential, request_hash="")
     event = ExitEvent(event_id=body.eventId, timestamp=body.timestamp, request_hash=request_hash(*parts),
                       trip_id=body.shoppingTripId, entry=entry_event)
-    return await run_in_threadpool(c.exits.exit, who, gateId, event)
+    return exit_answer(await run_in_threadpool(c.exits.exit, who, gateId, event))

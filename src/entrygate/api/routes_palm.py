@@ -7,13 +7,14 @@ from fastapi import APIRouter, Request, Response
 from pydantic import Field, StrictBool
 from starlette.concurrency import run_in_threadpool
 
-from entrygate.api.body import parse, read_json
-from entrygate.api.credentials import to_domain
+from entrygate.api.body import read_json
 from entrygate.api.deps import container, principal
 from entrygate.api.openapi import body
 from entrygate.api.responses import FastJSONResponse
-from entrygate.api.schemas import CardCredentialIn, Model
 from entrygate.domain.keys import KeyKind
+from entrygate.wire.credentials import to_domain
+from entrygate.wire.parse import parse
+from entrygate.wire.schemas import CardCredentialIn, Model
 
 router = APIRouter(tags=["palm"])
 

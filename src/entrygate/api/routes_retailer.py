@@ -8,11 +8,12 @@ from fastapi import APIRouter, Request
 from pydantic import AwareDatetime, BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from entrygate.api.body import parse
 from entrygate.api.deps import container, principal
 from entrygate.domain.channels import TripStatus
 from entrygate.domain.keys import KeyKind
-from entrygate.services.trips.queries import decision_view, trip_view
+from entrygate.services.trips.queries import trip_view
+from entrygate.wire.decisions import decision_view
+from entrygate.wire.parse import parse
 
 router = APIRouter(tags=["retailer"])
 READERS = (KeyKind.RETAILER, KeyKind.OPERATOR)

@@ -42,8 +42,8 @@ def demo(port: int = typer.Option(8000, help="Port for the platform (0 picks a f
     """Run the platform with a demo retailer and simulated gates, printing a line per decision."""
     # Imported here, not at the top: `entrygate --help` should not load the whole platform.
     from entrygate.adapters.db.engine import upgrade
-    from entrygate.api.app import create_app
     from entrygate.bootstrap import build
+    from entrygate.web import create_app
 
     data_dir.mkdir(parents=True, exist_ok=True)
     db = data_dir / "entrygate.db"

@@ -127,25 +127,19 @@ def _recorded_history(database_url: Optional[str], **options):  # noqa: ANN003, 
     return read_training_data(settings.sqlalchemy_url, **options)
 
 
-def _register_optional() -> None:
-    """Sub-commands that live with their features."""
+def _register_features() -> None:
+    """Sub-commands that live with their features; none is optional, so a broken import fails loudly."""
     from entrygate.cli import demo, simulate
+    from entrygate.retailer.cli import app as retailer_app
+    from entrygate.risk.cli import make_app as make_risk_app
 
     app.command("demo")(demo.demo)
     app.command("simulate")(simulate.simulate)
-    try:
-        from entrygate.risk.cli import make_app as make_risk_app
-        app.add_typer(make_risk_app(database_source=_recorded_history), name="risk")
-    except ImportError:
-        pass
-    try:
-        from entrygate.retailer.cli import app as retailer_app
-        app.add_typer(retailer_app, name="retailer")
-    except ImportError:
-        pass
+    app.add_typer(make_risk_app(database_source=_recorded_history), name="risk")
+    app.add_typer(retailer_app, name="retailer")
 
 
-_register_optional()
+_register_features()
 
 if __name__ == "__main__":
     app()

@@ -117,7 +117,7 @@ def run(settings: Settings, *, host: str, port: int, workers: int) -> None:
     """Serve the platform until a signal; exits 3 when it cannot start (uvicorn's startup failure)."""
     limits = limits_from(settings)
     with metrics_directory(workers) as metrics_dir:
-        config = ServeConfig("entrygate.api.asgi:create", factory=True, host=host, port=port, workers=workers,
+        config = ServeConfig("entrygate.asgi:create", factory=True, host=host, port=port, workers=workers,
                              log_level="warning", access_log=False, limits=limits)
         if metrics_dir is not None:
             Supervisor(config, [config.bind_socket()], metrics_dir=metrics_dir).run()

@@ -8,19 +8,34 @@ import structlog
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.datastructures import FormData
 
-from entrygate.api.body import parse
-from entrygate.api.schemas import StoreIn, StorePatch
-from entrygate.api.store_views import changes_from_patch, store_from_input
 from entrygate.console import forms
 from entrygate.console.simulate import TEST_CARDS, simulate_entry
-from entrygate.console.web import ConsoleRoute, Visit, call, checked_form, container, is_fragment, redirect, render, \
-    signed_in
+from entrygate.console.web import (
+    ConsoleRoute,
+    Visit,
+    call,
+    checked_form,
+    container,
+    is_fragment,
+    redirect,
+    render,
+    signed_in,
+)
 from entrygate.domain import patterns
 from entrygate.domain.badges import FORMAT_NAMES
-from entrygate.domain.channels import (AntiPassback, Channel, FallbackDecision, GateDirection, RiskStrategy,
-                                       RiskTolerance)
+from entrygate.domain.channels import (
+    AntiPassback,
+    Channel,
+    FallbackDecision,
+    GateDirection,
+    RiskStrategy,
+    RiskTolerance,
+)
 from entrygate.domain.store import CONNECTOR_NAMES, DEFAULT_QR_PATTERN, MAX_PARTY_SIZE_LIMIT, StoreConfig
 from entrygate.services.errors import Conflict, InvalidRequest, ServiceError
+from entrygate.wire.parse import parse
+from entrygate.wire.schemas import StoreIn, StorePatch
+from entrygate.wire.stores import change_from_patch, draft_from_input
 
 log = structlog.get_logger("entrygate.console")
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
@@ -84,14 +99,15 @@ async def create_store(request: Request, visit: Visit = Depends(signed_in),
     try:
         body = forms.store_body(form)
         forms.check_timezone(body["timezone"])
-        config, generated = store_from_input(parse(StoreIn, body), visit.user.retailer_id)
-        store = await call(container(request).admin.create_store, visit.principal, config)
+        draft = draft_from_input(parse(StoreIn, body), visit.user.retailer_id)
+        saved = await call(container(request).admin.add_store, visit.principal, draft)
     except (InvalidRequest, Conflict) as exc:
         return _form_page(request, "store_new.html", values=forms.values_from_form(form),
                           errors=forms.field_errors(exc), status=400)
-    if generated:
+    store = saved.store
+    if saved.generated_secrets:
         return _form_page(request, "setup.html", store=store, values=forms.values_from_store(store),
-                          secrets=generated, notice="The store is created.", status=201)
+                          secrets=saved.generated_secrets, notice="The store is created.", status=201)
     return redirect(f"/console/stores/{quote(store.store_id)}")
 
 
@@ -175,23 +191,21 @@ async def setup_page(store_id: str, request: Request, visit: Visit = Depends(sig
 async def save_setup(store_id: str, request: Request, visit: Visit = Depends(signed_in),
                      form: FormData = Depends(checked_form)) -> Response:
     c = container(request)
-    current = await call(c.admin.get_store, visit.principal, store_id)
     try:
         body = forms.store_body(form)
         body.pop("storeId", None)
         forms.check_timezone(body["timezone"])
-        patch = parse(StorePatch, body)
-        keep = forms.rotated(form)
-        base = current.with_changes(connectors={n: k for n, k in current.connectors.items() if n not in keep})
-        changes, generated = changes_from_patch(patch, base)
-        changes["country"] = patch.country  # an emptied field clears it
-        store = await call(c.admin.update_store, visit.principal, store_id, changes)
+        # The form always sends country, empty when emptied: a null country, which clears it.
+        change = change_from_patch(parse(StorePatch, body), rotate_secrets=forms.rotated(form))
+        saved = await call(c.admin.update_store, visit.principal, store_id, change)
     except InvalidRequest as exc:
+        current = await call(c.admin.get_store, visit.principal, store_id)  # another retailer's: not found
         return _form_page(request, "setup.html", store=current, status=400, errors=forms.field_errors(exc),
                           values=forms.values_from_form(form, saved=forms.values_from_store(current)))
-    if generated:
+    store = saved.store
+    if saved.generated_secrets:
         return _form_page(request, "setup.html", store=store, values=forms.values_from_store(store),
-                          secrets=generated, notice="Saved.")
+                          secrets=saved.generated_secrets, notice="Saved.")
     return redirect(f"/console/stores/{quote(store_id)}/setup?saved=1")
 
 

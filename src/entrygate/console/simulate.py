@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from entrygate.api.credentials import entry_event
 from entrygate.bootstrap import Container
 from entrygate.domain.channels import GateDirection
 from entrygate.domain.keys import KeyKind
 from entrygate.services.auth import Principal
 from entrygate.services.errors import InvalidRequest
 from entrygate.simulation.terminal import TestCard, tokenize
+from entrygate.wire.credentials import entry_event
+from entrygate.wire.decisions import decision_answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,4 +54,4 @@ def simulate_entry(c: Container, principal: Principal, store_id: str, *, gate_id
             "credential": tokenize(TestCard(card_number))}
     # From here on, exactly what POST /v1/gates/{gateId}/entries does with a body.
     event = entry_event(data)
-    return c.entries.admit(Principal(KeyKind.GATE, gate_pk=gate.gate_pk), gate.gate_id, event)
+    return decision_answer(c.entries.admit(Principal(KeyKind.GATE, gate_pk=gate.gate_pk), gate.gate_id, event))

@@ -139,10 +139,3 @@ _ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz"
 def new_id(prefix: str, *, length: int = 24) -> str:
     """A random id (letters only; 24 letters carry 112 bits)."""
     return f"{prefix}_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
-
-
-def fingerprint(value: str, *, secret: bytes) -> str:
-    """A keyed hash of a value that must be compared but never stored in the clear."""
-    return hmac.new(secret, value.encode(), hashlib.sha256).hexdigest()
-
-

@@ -1,12 +1,19 @@
-"""Gate decisions: what the gate is told, and why."""
+"""Gate decisions: what the gate is told, and why; and what an exit did to the trip."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
 
-from entrygate.domain.channels import Channel, DecidedBy, DecisionOutcome, VisitorType
+from entrygate.domain.cards import CardCredential
+from entrygate.domain.channels import Channel, DecidedBy, DecisionOutcome, TripStatus, VisitorType
+from entrygate.domain.credentials import BadgeRead, PalmRead, QrScan
 from entrygate.domain.money import Money
 from entrygate.domain.reasons import ReasonCode
+from entrygate.domain.records import DecisionRecord, ExitRecord
+
+# What a gate can present: a card, a palm, a QR code or a badge.
+Credential = CardCredential | PalmRead | QrScan | BadgeRead
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,5 +72,73 @@ class EntryEvent:
     channel: Channel
     interaction_type: str
     party_size: int
-    credential: object
+    credential: Credential
     request_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class GateDecision:
+    """A decided entry as the gate hears it: the first time, and on every retry of its event id."""
+
+    event_id: str
+    outcome: DecisionOutcome
+    trip_id: str | None
+    visitor: Visitor | None
+    reasons: tuple[ReasonCode, ...]
+    risk: RiskAssessment | None
+    authorized_amount: Money | None
+    decided_by: DecidedBy
+    latency_ms: float
+    party_size: int
+
+    @classmethod
+    def of(cls, record: DecisionRecord) -> GateDecision:
+        """The decision a stored record holds (the record is what the gate hears, so both answers agree)."""
+        amount = record.authorized_amount
+        return cls(
+            event_id=record.event_id, outcome=DecisionOutcome(record.outcome), trip_id=record.trip_id,
+            visitor=Visitor(record.visitor_id, VisitorType(record.visitor_type))
+            if record.visitor_id is not None and record.visitor_type is not None else None,
+            reasons=tuple(ReasonCode(r) for r in record.reasons),
+            risk=RiskAssessment(record.risk_score, record.risk_level)
+            if record.risk_score is not None and record.risk_level is not None else None,
+            authorized_amount=Money(amount, record.currency) if amount is not None and record.currency else None,
+            decided_by=DecidedBy(record.decided_by), latency_ms=record.latency_ms, party_size=record.party_size)
+
+
+class ExitResult(str, Enum):
+    """What an exit did to the trip; people are always let out, so none of these is a refusal."""
+
+    CLOSED = "CLOSED"
+    ALREADY_CLOSED = "ALREADY_CLOSED"  # a repeated exit: nothing changed
+    NO_OPEN_TRIP = "NO_OPEN_TRIP"  # a credential with no visit in progress at this store
+
+    @property
+    def message(self) -> str:
+        return _EXIT_MESSAGES[self]
+
+
+_EXIT_MESSAGES = {
+    ExitResult.CLOSED: "The trip is closed.",
+    ExitResult.ALREADY_CLOSED: "The trip was already closed; nothing changed.",
+    ExitResult.NO_OPEN_TRIP: "This credential has no open trip at this store.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ExitOutcome:
+    """A recorded exit as the gate hears it: the first time, and on every retry of its event id."""
+
+    event_id: str
+    trip_id: str | None
+    result: ExitResult
+
+    @property
+    def trip_status(self) -> TripStatus | None:
+        """The trip's status after the exit: closed whenever there is a trip."""
+        return TripStatus.CLOSED if self.trip_id else None
+
+    @classmethod
+    def of(cls, record: ExitRecord) -> ExitOutcome:
+        """The outcome a stored exit record holds."""
+        return cls(event_id=record.event_id, trip_id=record.trip_id, result=ExitResult(record.result))

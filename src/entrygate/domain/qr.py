@@ -1,4 +1,4 @@
-"""The reference retailer's rotating QR codes, and RFC 6238 one-time codes for numeric apps.
+"""The reference retailer's rotating QR codes.
 
 A QR code is ``EG1.<visitor token>.<time step>.<MAC>``:
 
@@ -37,7 +37,6 @@ import hashlib
 import hmac
 import math
 import re
-import struct
 from dataclasses import dataclass
 
 
@@ -73,7 +72,6 @@ _CODE = re.compile(
     rf"EG1\.([A-Za-z0-9_-]{{1,{MAX_TOKEN_LENGTH}}})\.(0|[1-9][0-9]{{0,{_MAX_STEP_DIGITS - 1}}})"
     rf"\.([A-Za-z0-9_-]{{{math.ceil(MAC_BYTES * 4 / 3)}}})"
 )
-_TOTP_DIGESTS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,52 +141,3 @@ def _check_key(key: bytes) -> None:
     if not isinstance(key, (bytes, bytearray)) or not key:
         raise ValueError("the retailer's QR key must be non-empty bytes")
 
-
-# --- RFC 4226 / RFC 6238 one-time codes -------------------------------------------------------
-
-
-def hotp(key: bytes, counter: int, *, digits: int = 6, digest: str = "sha1") -> str:
-    """The RFC 4226 HMAC-based one-time code for a counter, zero-padded to ``digits``."""
-    if digest not in _TOTP_DIGESTS:
-        raise ValueError(f"digest must be one of {', '.join(_TOTP_DIGESTS)}")
-    # RFC 4226 section 5.3: at least 6 digits; a 31-bit value has at most 10.
-    if not 6 <= digits <= 10:
-        raise ValueError("digits must be 6 to 10")
-    if not 0 <= counter < 1 << 64:
-        raise ValueError("counter must fit in 64 bits")
-    mac = hmac.new(key, struct.pack(">Q", counter), _TOTP_DIGESTS[digest]).digest()
-    offset = mac[-1] & 0x0F
-    value = int.from_bytes(mac[offset:offset + 4], "big") & 0x7FFFFFFF
-    return str(value % 10**digits).zfill(digits)
-
-
-def totp(key: bytes, t: float, *, step: int = 30, digits: int = 8, digest: str = "sha1") -> str:
-    """The RFC 6238 time-based one-time code at unix time ``t`` (T0 = 0)."""
-    return hotp(key, time_step(t, step_seconds=step), digits=digits, digest=digest)
-
-
-def verify_totp(
-    key: bytes,
-    code: str,
-    *,
-    now: float,
-    step: int = 30,
-    digits: int = 8,
-    digest: str = "sha1",
-    max_late_steps: int = 1,
-) -> int:
-    """The time step a one-time code belongs to, looking back at most ``max_late_steps``.
-
-    Raises QrCodeBadMac when no step in the window matches. As with QR codes, the caller stores
-    the returned step per key and refuses it a second time (RFC 6238 section 5.2).
-    """
-    current = time_step(now, step_seconds=step)
-    given = code.encode() if isinstance(code, str) else b""
-    found = None
-    for candidate in range(current, max(current - max_late_steps, 0) - 1, -1):
-        expected = hotp(key, candidate, digits=digits, digest=digest).encode()
-        if hmac.compare_digest(expected, given) and found is None:
-            found = candidate
-    if found is None:
-        raise QrCodeBadMac("the one-time code does not match")
-    return found

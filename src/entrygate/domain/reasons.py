@@ -5,7 +5,6 @@ person at the gate or in the console reads. Nothing else in entrygate invents a 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 
 
@@ -63,15 +62,3 @@ _MESSAGES: dict[ReasonCode, str] = {
     ReasonCode.FALLBACK_APPLIED: "The retailer's system did not answer; the store's fallback decided.",
     ReasonCode.PREAUTH_ADJUSTED: "The pre-authorized amount was adjusted for this entry.",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Reason:
-    code: ReasonCode
-
-    @property
-    def message(self) -> str:
-        return self.code.message
-
-    def as_dict(self) -> dict[str, str]:
-        return {"code": self.code.value, "message": self.code.message}

@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from entrygate.domain.channels import GateDirection, TripStatus
+from entrygate.domain.trips import ClosedBy
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +78,8 @@ class Trip:
     settled_amount: Decimal | None = None
     payment_status_time: datetime | None = None
     passback_key: str | None = None  # the visitor id when opened under HARD anti-passback: one open trip per key
+    closed_by: ClosedBy | None = None
+    passback_violation: bool = False  # a SOFT anti-passback store let the visitor in with another trip open
 
     @property
     def unpaid(self) -> Decimal:
@@ -108,7 +110,6 @@ class DecisionRecord:
     authorized_amount: Decimal | None
     currency: str | None
     latency_ms: float
-    response: dict[str, Any]
     event_time: datetime
     decided_at: datetime
     preauth_id: str | None = None  # the hold this decision obtained; on a passback loser's denial, the one released
@@ -120,5 +121,5 @@ class ExitRecord:
     event_id: str
     request_hash: str
     trip_id: str | None
-    response: dict[str, Any]
+    result: str  # an ``ExitResult``: CLOSED, ALREADY_CLOSED or NO_OPEN_TRIP
     decided_at: datetime

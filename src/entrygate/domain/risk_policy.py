@@ -27,6 +27,7 @@ from enum import Enum
 from types import MappingProxyType
 from typing import Any
 
+from entrygate.domain.authorization import ADJUST, AuthorizationCondition, ShopperAuthorization
 from entrygate.domain.channels import RiskTolerance, ShopperRisk
 from entrygate.domain.money import Money
 
@@ -154,8 +155,8 @@ NO_HARD_FACTS = HardFacts()
 
 
 @dataclass(frozen=True, slots=True)
-class Recommendation:
-    """The platform's answer for one card-backed entry, in the connector's vocabulary."""
+class RiskRecommendation:
+    """The platform's risk view of one card-backed entry: the band, the score, and what it recommends."""
 
     shopper_authorized: bool
     adjust_to: Decimal | None
@@ -170,17 +171,20 @@ class Recommendation:
         """The raised pre-authorization as money, when there is one."""
         return Money(self.adjust_to, self.currency) if self.adjust_to is not None else None
 
+    def as_authorization(self) -> ShopperAuthorization:
+        """The recommendation in the connector's terms; labels the contract does not know are left out."""
+        adjusted = self.adjusted_amount
+        conditions = (AuthorizationCondition(ADJUST, adjusted),) if adjusted is not None else ()
+        return ShopperAuthorization(self.shopper_authorized, conditions,
+                                    tuple(ShopperRisk(r) for r in self.shopper_risks if r in ShopperRisk.__members__))
+
     def authorization_conditions(self) -> list[dict[str, Any]]:
         """The ``authorizationConditions`` list of DESIGN 5."""
-        if self.adjust_to is None:
-            return []
-        return [{"type": "ADJUST", "amount": {"value": float(self.adjust_to), "currencyCode": self.currency}}]
+        return self.as_wire()["authorizationConditions"]
 
     def as_wire(self) -> dict[str, Any]:
         """The ``recommendation`` object sent to the shopper-authorization connector."""
-        return {"shopperAuthorized": self.shopper_authorized,
-                "authorizationConditions": self.authorization_conditions(),
-                "shopperRisks": list(self.shopper_risks)}
+        return self.as_authorization().to_json()
 
 
 def risk_score(probability: float) -> int:
@@ -193,7 +197,7 @@ def risk_score(probability: float) -> int:
 def recommend(*, probability: float, tolerance: RiskTolerance, authorized_amount: Money,
               facts: HardFacts = NO_HARD_FACTS, model_risks: Sequence[str] = (),
               thresholds: RiskThresholds = DEFAULT_THRESHOLDS,
-              limits: AdjustLimits = DEFAULT_ADJUST_LIMITS) -> Recommendation:
+              limits: AdjustLimits = DEFAULT_ADJUST_LIMITS) -> RiskRecommendation:
     """The recommendation for one entry: the hard facts first, then the store's band."""
     score = risk_score(probability)
     hard: list[str] = []
@@ -207,9 +211,9 @@ def recommend(*, probability: float, tolerance: RiskTolerance, authorized_amount
     reasons = [str(getattr(r, "value", r)) for r in model_risks] if level is not RiskLevel.LOW else []
     risks = tuple(dict.fromkeys(hard + reasons))
     if hard:
-        return Recommendation(False, None, risks, RiskLevel.HIGH, score, authorized_amount.currency,
+        return RiskRecommendation(False, None, risks, RiskLevel.HIGH, score, authorized_amount.currency,
                               probability)
     if level is RiskLevel.HIGH:
-        return Recommendation(False, None, risks, level, score, authorized_amount.currency, probability)
+        return RiskRecommendation(False, None, risks, level, score, authorized_amount.currency, probability)
     adjust_to = limits.adjusted(authorized_amount) if level is RiskLevel.MEDIUM else None
-    return Recommendation(True, adjust_to, risks, level, score, authorized_amount.currency, probability)
+    return RiskRecommendation(True, adjust_to, risks, level, score, authorized_amount.currency, probability)

@@ -32,12 +32,5 @@ class PlatformFeedback:
             raise FeedbackError(r.text[:300])
         return r.json()["status"]
 
-    def report_risk(self, *, store_id: str, trip_id: str, risk: str, note: str | None = None) -> str:
-        body = {"storeId": store_id, "shoppingTripId": trip_id, "risk": risk, "note": note}
-        r = self._client.post("/v1/feedback/shopper-risk", json=body, headers=self._headers)
-        if r.status_code != 200:
-            raise FeedbackError(r.text[:300])
-        return r.json()["status"]
-
     def close(self) -> None:
         self._client.close()

@@ -59,7 +59,9 @@ class Condition:
 
 
 @dataclass(frozen=True, slots=True)
-class Recommendation:
+class ReceivedRecommendation:
+    """The platform's recommendation as the reference retailer reads it from an authorization request."""
+
     shopper_authorized: bool
     conditions: tuple[Condition, ...]
     risks: tuple[str, ...]
@@ -75,7 +77,7 @@ class AuthorizationRequest:
     gate_event_id: str
     gate_event_type: str
     location: str
-    recommendation: Recommendation | None
+    recommendation: ReceivedRecommendation | None
 
 
 def json_body(raw: bytes) -> dict[str, Any]:
@@ -134,7 +136,7 @@ def authorization_request(data: dict[str, Any]) -> AuthorizationRequest:
                                 recommendation)
 
 
-def _recommendation(rec: dict[str, Any]) -> Recommendation:
+def _recommendation(rec: dict[str, Any]) -> ReceivedRecommendation:
     where = "shopperInteraction.recommendation"
     authorized = rec.get("shopperAuthorized")
     if not isinstance(authorized, bool):
@@ -157,7 +159,7 @@ def _recommendation(rec: dict[str, Any]) -> Recommendation:
     for i, r in enumerate(raw_risks):
         if r not in RISKS:
             raise RequestInvalid(f"{where}.shopperRisks[{i}]", f"must be one of {', '.join(RISKS)}")
-    return Recommendation(authorized, tuple(conditions), tuple(raw_risks))
+    return ReceivedRecommendation(authorized, tuple(conditions), tuple(raw_risks))
 
 
 # --- field readers ----------------------------------------------------------------------------

@@ -7,7 +7,8 @@ Entry points (imported from their modules, so importing this package loads nothi
   ``recommend``), ``default_model_dir``;
 - ``entrygate.risk.train``: ``train``, ``save_model``, ``load_current``;
 - ``entrygate.risk.evaluate``: ``evaluate``, ``plot_report``;
-- ``entrygate.risk.cli``: ``make_app`` (the ``entrygate risk`` sub-app), ``TrainingSource``.
+- ``entrygate.risk.cli``: ``make_app`` (the ``entrygate risk`` sub-app);
+- ``entrygate.risk.sources``: ``TrainingData``, ``TrainingSource``, ``DatabaseSource`` and their errors.
 
 The recommendation itself is pure policy and lives in ``entrygate.domain.risk_policy``.
 See docs/risk-model.md.

@@ -16,11 +16,10 @@ database source) with ``python -m entrygate.risk.cli``.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, NamedTuple, Protocol
+from typing import Annotated
 
 import numpy as np
 import typer
@@ -29,19 +28,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-
-class TrainingSourceError(Exception):
-    """A source could not give labelled entries (say, the database cannot be reached)."""
-
-
-class NotEnoughHistory(TrainingSourceError):
-    """Too little labelled history to train on: the commands fall back to the simulated history."""
-
-    def __init__(self, message: str, *, entries: int = 0, losses: int = 0) -> None:
-        super().__init__(message)
-        self.entries = entries
-        self.losses = losses
-
+from entrygate.risk.sources import DatabaseSource, NotEnoughHistory, TrainingData, TrainingSource, TrainingSourceError
 
 DEFAULT_MODEL_DIR = Path("models")
 DEFAULT_SIMULATED = 20_000
@@ -52,40 +39,6 @@ EVALUATION_SEED_OFFSET = 1_000  # why: evaluate on a population the model was no
 class Calibration(str, Enum):
     isotonic = "isotonic"
     sigmoid = "sigmoid"
-
-
-class TrainingData(NamedTuple):
-    """Labelled entries: feature rows, 1 = ended in a loss, the uncollected amount of each.
-
-    ``groups`` (the instrument of each row) keeps one card's entries on one side of every split;
-    ``trip_values`` (each basket) prices the good shoppers a threshold would turn away;
-    ``provenance`` (plain JSON data: where the rows came from) goes into the model's metadata.
-    """
-
-    X: np.ndarray
-    y: np.ndarray
-    losses: np.ndarray
-    groups: np.ndarray | None = None
-    trip_values: np.ndarray | None = None
-    provenance: dict[str, Any] | None = None
-
-
-class TrainingSource(Protocol):
-    """Labelled entries from a fixed place (embedding, tests)."""
-
-    def __call__(self) -> TrainingData: ...
-
-
-class DatabaseSource(Protocol):
-    """Labelled entries recorded in the platform database at ``database_url`` (None: the configured one).
-
-    ``since`` keeps the entries from then on (their features still count everything before);
-    ``progress`` is called with (decisions replayed, decisions in all). Raises ``NotEnoughHistory``
-    or ``TrainingSourceError``.
-    """
-
-    def __call__(self, database_url: str | None, *, since: datetime | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> TrainingData: ...
 
 
 ModelDir = Annotated[Path, typer.Option(

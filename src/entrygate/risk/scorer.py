@@ -21,11 +21,11 @@ import numpy as np
 
 from entrygate.domain.channels import RiskTolerance
 from entrygate.domain.money import Money
-from entrygate.domain.risk_policy import NO_HARD_FACTS, HardFacts, Recommendation, RiskThresholds, recommend, risk_score
+from entrygate.domain.risk_policy import NO_HARD_FACTS, HardFacts, RiskRecommendation, RiskThresholds, recommend, risk_score
 from entrygate.risk.compiled import CompiledForest
 from entrygate.risk.features import FEATURE_GROUP_INDEX, FEATURE_NAMES, RISK_GROUPS, RiskFeatures, to_vector
 from entrygate.risk.model import TrainedModel
-from entrygate.risk.store import load_current, load_model
+from entrygate.risk.store import load_current
 
 BUNDLED_DIR = Path(__file__).resolve().parent / "bundled"
 
@@ -70,11 +70,6 @@ class RiskScorer:
         self._max_risks = max_risks
 
     @classmethod
-    def from_file(cls, path: Path | str, **options: Any) -> RiskScorer:
-        """A scorer for one model file."""
-        return cls(load_model(path), **options)
-
-    @classmethod
     def from_directory(cls, directory: Path | str, **options: Any) -> RiskScorer:
         """A scorer for the version the directory's ``current`` pointer names."""
         return cls(load_current(directory), **options)
@@ -106,7 +101,7 @@ class RiskScorer:
         return RiskEstimate(p, risk_score(p), risks, self.version)
 
     def recommend(self, features: RiskFeatures, *, tolerance: RiskTolerance, authorized_amount: Money,
-                  facts: HardFacts = NO_HARD_FACTS) -> Recommendation:
+                  facts: HardFacts = NO_HARD_FACTS) -> RiskRecommendation:
         """Score the entry and apply the store's policy with this model's thresholds."""
         estimate = self.score(features)
         return recommend(probability=estimate.probability, tolerance=tolerance,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from threading import Lock
 
 from entrygate.domain.keys import KeyKind, parse_key, secret_matches
-from entrygate.services.errors import Forbidden, NotAuthenticated
+from entrygate.services.errors import Forbidden, NotAuthenticated, ServiceError
 from entrygate.services.ports.storage import UnitOfWorkFactory
 
 
@@ -20,12 +20,23 @@ class Principal:
     def is_operator(self) -> bool:
         return self.kind is KeyKind.OPERATOR
 
+    def may_manage(self, retailer_id: str) -> bool:
+        """The scope rule: an operator may act for any retailer, a retailer key only for its own."""
+        return self.is_operator or (self.kind is KeyKind.RETAILER and self.retailer_id == retailer_id)
+
+    def require_scope(self, retailer_id: str, *, otherwise: ServiceError) -> None:
+        """Raise ``otherwise`` unless this key may act for ``retailer_id``.
+
+        Each caller keeps its own answer: where ids must not be confirmed to strangers, another
+        retailer's thing is answered like an unknown one (``NotFound``); where the caller already
+        knows it exists, ``Forbidden``; where the id came in a request body, ``InvalidRequest``.
+        """
+        if not self.may_manage(retailer_id):
+            raise otherwise
+
     def require_retailer_scope(self, retailer_id: str) -> None:
-        """Operators may act for any retailer; a retailer key only for its own."""
-        if self.is_operator:
-            return
-        if self.kind is not KeyKind.RETAILER or self.retailer_id != retailer_id:
-            raise Forbidden("this key may not act for that retailer")
+        """Operators may act for any retailer; a retailer key only for its own (else ``Forbidden``)."""
+        self.require_scope(retailer_id, otherwise=Forbidden("this key may not act for that retailer"))
 
 
 class Authenticator:

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from entrygate.adapters.db.faults import describe, end_quietly
 from entrygate.adapters.db.tables import UTCDateTime, metadata
-from entrygate.services.console.auth import ConsoleSession, FailureRecord
+from entrygate.services.ports.console import ConsoleSession, FailureRecord
 from entrygate.services.ports.storage import StorageError
 
 console_sessions = Table(

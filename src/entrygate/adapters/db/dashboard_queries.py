@@ -20,14 +20,12 @@ from sqlalchemy.sql import ColumnElement
 
 from entrygate.adapters.db import tables as t
 from entrygate.adapters.db.faults import STORAGE_FAULTS, describe, end_quietly
-from entrygate.services.console.dashboard import (Balance, ConnectorCalls, DecisionRow, ExitRow, LiveFilter)
+from entrygate.domain.decision import ExitResult
+from entrygate.services.ports.console import (BEFORE_IDENTITY, Balance, ConnectorCalls, DecisionRow, ExitRow,
+                                              LiveFilter)
 from entrygate.services.ports.storage import StorageError
 
 d = t.decisions.c
-
-# Reasons that end a QR or badge entry before the retailer's identity connector is asked.
-_BEFORE_IDENTITY = ("ENTRY_METHOD_DISABLED", "GATE_DISABLED", "PARTY_TOO_LARGE", "INVALID_CREDENTIAL",
-                    "QR_PATTERN_MISMATCH", "BADGE_FORMAT_UNSUPPORTED", "BADGE_PARITY_ERROR")
 
 
 def _has_reason(code: str) -> ColumnElement[bool]:
@@ -112,7 +110,7 @@ class SqlDashboardQueries:
 
     def connector_calls(self, store_id: str, *, since: datetime) -> list[ConnectorCalls]:
         unavailable = _has_reason("CONNECTOR_UNAVAILABLE")
-        identity = and_(d.channel.in_(("QR_CODE", "BADGE")), *[~_has_reason(c) for c in _BEFORE_IDENTITY])
+        identity = and_(d.channel.in_(("QR_CODE", "BADGE")), *[~_has_reason(c) for c in BEFORE_IDENTITY])
         authorization = and_(d.channel.in_(("CREDIT_CARD", "PALM")),
                              or_(d.decided_by.in_(("RETAILER", "FALLBACK")), unavailable))
         row = self._rows(select(_count(identity), _count(and_(identity, unavailable)), _count(authorization),
@@ -148,8 +146,7 @@ class SqlDashboardQueries:
     def trip_exits(self, trip_id: str) -> list[ExitRow]:
         e = t.exits.c
         rows = self._rows(select(t.exits).where(e.trip_id == trip_id).order_by(e.exit_id))
-        return [ExitRow(r.event_id, r.decided_at, str((r.response or {}).get("result", "")),
-                        str((r.response or {}).get("message", ""))) for r in rows]
+        return [ExitRow(r.event_id, r.decided_at, r.result, ExitResult(r.result).message) for r in rows]
 
     def outstanding_balances(self, store_id: str, *, limit: int) -> list[Balance]:
         s, i = t.shopping_trips.c, t.payment_instruments.c

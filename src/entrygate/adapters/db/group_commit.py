@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from entrygate.adapters.db.uow import SqlUnitOfWork
 from entrygate.domain.records import DecisionRecord
-from entrygate.services.gate.decision_log import DecisionWrite
+from entrygate.services.ports.decisions import DecisionWrite
 from entrygate.services.ports.storage import StorageError
 
 log = structlog.get_logger("entrygate.storage")

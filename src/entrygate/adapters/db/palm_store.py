@@ -1,4 +1,4 @@
-"""Palm enrollments and their change log in SQL (``services.palm.PalmRepository``).
+"""Palm enrollments and their change log in SQL (``services.ports.palm.PalmRepository``).
 
 Unlike the repositories a unit of work hands out, each method here is a unit of work of its own
 (through the same factory, so SQLite writers still queue on this process's write lock): an
@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from entrygate.adapters.db import tables as t
 from entrygate.adapters.db.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
 from entrygate.domain.cards import CardCredential
-from entrygate.services.palm.service import Enrollment, PalmChange, PalmLink, SealedTemplate
+from entrygate.services.ports.palm import Enrollment, PalmChange, PalmLink, SealedTemplate
 from entrygate.services.ports.storage import StorageError
 
 _e, _c = t.palm_enrollments, t.palm_changes
@@ -50,7 +50,7 @@ def card_from_json(data: dict[str, Any]) -> CardCredential:
 
 
 class SqlEnrollment:
-    """One enrollment's write transaction, holding the palm lock (``services.palm.EnrollmentSession``)."""
+    """One enrollment's write transaction, holding the palm lock (``services.ports.palm.EnrollmentSession``)."""
 
     def __init__(self, u: SqlUnitOfWork) -> None:
         self._u = u

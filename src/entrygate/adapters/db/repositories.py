@@ -14,6 +14,7 @@ from entrygate.domain.channels import GateDirection, TripStatus
 from entrygate.domain.records import (ApiKeyRecord, DecisionRecord, ExitRecord, Gate, PaymentInstrument, Retailer,
                                       RetailerUser, Trip)
 from entrygate.domain.store import StoreConfig
+from entrygate.domain.trips import ClosedBy
 from entrygate.services.ports.storage import AlreadyExists, DuplicateEvent, TripAlreadyOpen
 
 
@@ -179,7 +180,9 @@ def _trip(row) -> Trip:  # noqa: ANN001
                 status=TripStatus(row.status), entered_at=row.entered_at, currency=row.currency,
                 authorized_amount=row.authorized_amount, preauth_id=row.preauth_id, exited_at=row.exited_at,
                 exit_gate_id=row.exit_gate_id, total_amount=row.total_amount, settled_amount=row.settled_amount,
-                payment_status_time=row.payment_status_time, passback_key=row.passback_key)
+                payment_status_time=row.payment_status_time, passback_key=row.passback_key,
+                closed_by=ClosedBy(row.closed_by) if row.closed_by else None,
+                passback_violation=bool(row.passback_violation))
 
 
 _INSERT_TRIP = insert(t.shopping_trips)
@@ -208,13 +211,25 @@ _FIND_OPEN = (select(t.shopping_trips)
               .order_by(t.shopping_trips.c.entered_at.desc()).limit(1))
 
 
+# On the gate's path (DESIGN 10: what the instrument owes the store's retailer), so built once.
+_OUTSTANDING = (select(t.shopping_trips.c.currency,
+                       func.sum(t.shopping_trips.c.total_amount - t.shopping_trips.c.settled_amount))
+                .select_from(t.shopping_trips.join(t.stores, t.stores.c.store_id == t.shopping_trips.c.store_id))
+                .where(and_(t.shopping_trips.c.instrument_id == bindparam("iid"),
+                            t.stores.c.retailer_id == bindparam("rid"),
+                            t.shopping_trips.c.total_amount.is_not(None),
+                            t.shopping_trips.c.total_amount > t.shopping_trips.c.settled_amount))
+                .group_by(t.shopping_trips.c.currency))
+
+
 class SqlTrips(_Repo):
     def add(self, trip: Trip) -> None:
         params = dict(
             trip_id=trip.trip_id, store_id=trip.store_id, entry_gate_id=trip.entry_gate_id, channel=trip.channel,
             visitor_id=trip.visitor_id, instrument_id=trip.instrument_id, party_size=trip.party_size,
             status=trip.status.value, entered_at=trip.entered_at, currency=trip.currency,
-            authorized_amount=trip.authorized_amount, preauth_id=trip.preauth_id, passback_key=trip.passback_key)
+            authorized_amount=trip.authorized_amount, preauth_id=trip.preauth_id, passback_key=trip.passback_key,
+            passback_violation=trip.passback_violation)
         if trip.passback_key is None:
             # Trip ids are random: a clash is not expected, so no savepoint on the gate's path.
             self._insert(_INSERT_TRIP, savepoint=False, params=params)
@@ -234,7 +249,8 @@ class SqlTrips(_Repo):
         c = t.shopping_trips.c
         done = self.conn.execute(update(t.shopping_trips).where(and_(c.trip_id == trip_id,
                                                                      c.status == TripStatus.OPEN.value))
-                                 .values(status=TripStatus.CLOSED.value, exited_at=at, exit_gate_id=gate_id))
+                                 .values(status=TripStatus.CLOSED.value, exited_at=at, exit_gate_id=gate_id,
+                                         closed_by=ClosedBy.EXIT_GATE.value))
         return done.rowcount == 1
 
     def list(self, store_id: str, *, status: str | None = None, limit: int = 100) -> list[Trip]:
@@ -256,13 +272,8 @@ class SqlTrips(_Repo):
                                          payment_reported_at=at))
         return done.rowcount == 1
 
-    def outstanding_balance(self, instrument_id: str) -> dict[str, Decimal]:
-        c = t.shopping_trips.c
-        rows = self.conn.execute(
-            select(c.currency, func.sum(c.total_amount - c.settled_amount))
-            .where(and_(c.instrument_id == instrument_id, c.total_amount.is_not(None),
-                        c.total_amount > c.settled_amount))
-            .group_by(c.currency))
+    def outstanding_balance(self, instrument_id: str, *, retailer_id: str) -> dict[str, Decimal]:
+        rows = self.conn.execute(_OUTSTANDING, {"iid": instrument_id, "rid": retailer_id})
         return {cur: Decimal(str(amount)) for cur, amount in rows if amount}
 
 
@@ -273,8 +284,8 @@ def _decision(row) -> DecisionRecord:  # noqa: ANN001
         decided_by=row.decided_by, visitor_id=row.visitor_id, visitor_type=row.visitor_type,
         instrument_id=row.instrument_id, trip_id=row.trip_id, party_size=row.party_size,
         risk_score=row.risk_score, risk_level=row.risk_level, authorized_amount=row.authorized_amount,
-        currency=row.currency, latency_ms=float(row.latency_ms), response=row.response,
-        event_time=row.event_time, decided_at=row.decided_at, preauth_id=row.preauth_id)
+        currency=row.currency, latency_ms=float(row.latency_ms), event_time=row.event_time,
+        decided_at=row.decided_at, preauth_id=row.preauth_id)
 
 
 _BY_EVENT = select(t.decisions).where(and_(t.decisions.c.gate_pk == bindparam("gate"),
@@ -307,7 +318,7 @@ class SqlExits(_Repo):
     def get_by_event(self, gate_pk: str, event_id: str) -> ExitRecord | None:
         c = t.exits.c
         row = self.conn.execute(select(t.exits).where(and_(c.gate_pk == gate_pk, c.event_id == event_id))).first()
-        return ExitRecord(row.gate_pk, row.event_id, row.request_hash, row.trip_id, row.response,
+        return ExitRecord(row.gate_pk, row.event_id, row.request_hash, row.trip_id, row.result,
                           row.decided_at) if row else None
 
     def add(self, record: ExitRecord) -> None:

@@ -40,6 +40,9 @@ Amount = Numeric(18, 4, asdecimal=True)
 # The predicate of the partial unique index behind HARD anti-passback; inserts name it as their
 # ON CONFLICT target, so the text must be the index's own.
 OPEN_PASSBACK = "status = 'OPEN' AND passback_key IS NOT NULL"
+# The predicate of the partial index behind the release sweep (migration 0005): closed trips whose hold
+# is neither captured nor released. The sweep's query names it as written, so the planner takes the index.
+UNSETTLED_HOLD = "status = 'CLOSED' AND preauth_id IS NOT NULL AND hold_settled = false"
 
 operator_tokens = Table(
     "operator_tokens", metadata,
@@ -126,6 +129,9 @@ shopping_trips = Table(
     Column("payment_status_time", UTCDateTime),
     Column("payment_reported_at", UTCDateTime),
     Column("passback_key", String(255)),  # the visitor id on a trip opened under HARD anti-passback, else NULL
+    Column("closed_by", String(16)),  # EXIT_GATE, TIMEOUT, RETAILER or OPERATOR once closed (migration 0005)
+    Column("passback_violation", Boolean, nullable=False, default=False, server_default=text("false")),
+    Column("hold_settled", Boolean, nullable=False, default=False, server_default=text("false")),  # captured or released
     Index("ix_trips_store_status", "store_id", "status", "entered_at"),
     Index("ix_trips_visitor_store_status", "visitor_id", "store_id", "status"),
     Index("ix_trips_instrument", "instrument_id"),
@@ -133,6 +139,8 @@ shopping_trips = Table(
     # process or gate inserts it (migration 0003).
     Index("uq_trips_open_passback", "store_id", "passback_key", unique=True,
           sqlite_where=text(OPEN_PASSBACK), postgresql_where=text(OPEN_PASSBACK)),
+    Index("ix_trips_unsettled_holds", "store_id", "trip_id",
+          sqlite_where=text(UNSETTLED_HOLD), postgresql_where=text(UNSETTLED_HOLD)),
 )
 
 decisions = Table(
@@ -157,7 +165,6 @@ decisions = Table(
     Column("authorized_amount", Amount),
     Column("currency", String(3)),
     Column("latency_ms", Numeric(10, 3, asdecimal=False), nullable=False),
-    Column("response", JSON, nullable=False),
     Column("event_time", UTCDateTime, nullable=False),
     Column("decided_at", UTCDateTime, nullable=False),
     Column("preauth_id", String(64)),
@@ -173,7 +180,7 @@ exits = Table(
     Column("event_id", String(64), nullable=False),
     Column("request_hash", String(64), nullable=False),
     Column("trip_id", String(64)),
-    Column("response", JSON, nullable=False),
+    Column("result", String(16), nullable=False),  # CLOSED, ALREADY_CLOSED or NO_OPEN_TRIP (migration 0004)
     Column("decided_at", UTCDateTime, nullable=False),
     UniqueConstraint("gate_pk", "event_id", name="uq_exits_gate_event"),
 )
@@ -206,4 +213,53 @@ palm_changes = Table(
     Column("palm_id", String(64), nullable=False),
     Column("op", String(8), nullable=False),
     Column("changed_at", UTCDateTime, nullable=False),
+)
+
+
+# A trip's hold once an operation has touched it, and the intents written before each processor
+# call (migration 0005; services/ports/payments.py says what each column is for).
+preauthorizations = Table(
+    "preauthorizations", metadata,
+    Column("trip_id", String(64), ForeignKey("shopping_trips.trip_id"), primary_key=True),
+    Column("preauth_id", String(64), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("held_amount", Amount, nullable=False),
+    Column("authorized_amount", Amount, nullable=False),
+    Column("captured_amount", Amount, nullable=False),
+    Column("refunded_amount", Amount, nullable=False),
+    Column("captured_at", UTCDateTime),
+    Column("history", JSON, nullable=False),  # the finished operations, oldest first
+    Column("version", Integer, nullable=False),
+    Column("pending_operation_id", String(64)),
+    # The few holds with an operation in flight, for the release sweep.
+    Index("ix_preauthorizations_pending", "trip_id", sqlite_where=text("pending_operation_id IS NOT NULL"),
+          postgresql_where=text("pending_operation_id IS NOT NULL")),
+)
+
+preauthorization_operations = Table(
+    "preauthorization_operations", metadata,
+    Column("operation_id", String(64), primary_key=True),
+    Column("trip_id", String(64), ForeignKey("preauthorizations.trip_id"), nullable=False, index=True),
+    Column("scope", String(80), nullable=False),
+    Column("idempotency_key", String(255), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("operation", String(10), nullable=False),
+    Column("amount", Amount),
+    Column("currency", String(3), nullable=False),
+    Column("raise_to", Amount),
+    Column("release", Boolean, nullable=False),
+    Column("processor_key", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("lease_until", UTCDateTime, nullable=False),
+    Column("completed_at", UTCDateTime),
+    Column("result_status", String(10)),
+    Column("result_held", Amount),
+    Column("result_captured", Amount),
+    Column("result_refunded", Amount),
+    Column("outcome_total", Amount),
+    Column("outcome_settled", Amount),
+    Column("declined", String(10)),
+    Column("refusal", Text),
+    UniqueConstraint("scope", "idempotency_key", name="uq_preauth_operations_scope_key"),
 )

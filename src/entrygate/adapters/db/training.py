@@ -52,7 +52,7 @@ from entrygate.adapters.db.engine import make_engine
 from entrygate.adapters.db.history import DECLINE_CODES
 from entrygate.domain.cards import CardCredential
 from entrygate.domain.channels import Channel, ShopperRisk
-from entrygate.risk.cli import NotEnoughHistory, TrainingData, TrainingSourceError
+from entrygate.risk.sources import NotEnoughHistory, TrainingData, TrainingSourceError
 from entrygate.risk.features import FEATURE_NAMES, InstrumentHistory, RiskFeatures, to_vector
 
 # Why 200 and 20: below that the four-way split leaves the calibration part a handful of losses,

@@ -51,7 +51,7 @@ from entrygate.domain.store import ConnectorConfig, StoreConfig
 from entrygate.services.ports.connectors import (IDENTITY, IDENTITY_PATH, SHOPPER_AUTHORIZATION,
                                                 SHOPPER_AUTHORIZATION_PATH, AuthEvent, ConnectorFailed, FailureKind,
                                                 GateAuthEvent, IdentityRejected, KeyChannel, MalformedAnswer,
-                                                ProbeAnswer, Recommendation, ShopperAuthorization, identity_request,
+                                                ProbeAnswer, ShopperAuthorization, identity_request,
                                                 parse_authorization, parse_identity_answer,
                                                 shopper_authorization_request)
 
@@ -143,7 +143,7 @@ class ConnectorClient:
 
     def authorize_shopper(self, store: StoreConfig, *, instrument_id: str, authorized_amount: Money,
                           trip_id: str, gate_event: GateAuthEvent,
-                          recommendation: Recommendation | None = None) -> ShopperAuthorization:
+                          recommendation: ShopperAuthorization | None = None) -> ShopperAuthorization:
         """Ask the store's shopper-authorization connector about a card or palm entry."""
         payload = shopper_authorization_request(store_id=store.store_id, instrument_id=instrument_id,
                                                 authorized_amount=authorized_amount, trip_id=trip_id,

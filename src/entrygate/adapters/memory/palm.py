@@ -1,4 +1,4 @@
-"""Palm enrollments and their change log in memory (``services.palm.PalmRepository``), for service tests.
+"""Palm enrollments and their change log in memory (``services.ports.palm.PalmRepository``), for service tests.
 
 Given the ``MemoryStore`` of the other ports, an enrollment records its payment instrument
 there too, as the SQL store does in the same transaction. One lock stands for the database's
@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from entrygate.adapters.memory.storage import MemoryStore
-from entrygate.services.palm.service import Enrollment, PalmChange, PalmLink, SealedTemplate
+from entrygate.services.ports.palm import Enrollment, PalmChange, PalmLink, SealedTemplate
 from entrygate.services.ports.storage import AlreadyExists, StorageError
 
 
@@ -34,7 +34,12 @@ class MemoryPalmStore:
         with self._lock:
             session = MemoryEnrollment(self)
             yield session
-            for enrollment in session.staged:  # the block ended without an error: commit
+            # The block ended without an error: commit, all or nothing.
+            ids = [e.palm_id for e in session.staged]
+            clash = next((p for i, p in enumerate(ids) if p in self.enrollments or p in ids[:i]), None)
+            if clash is not None:
+                raise AlreadyExists(clash)
+            for enrollment in session.staged:
                 self._insert(enrollment)
 
     def add(self, enrollment: Enrollment) -> None:
@@ -99,11 +104,17 @@ class MemoryEnrollment:
         self.staged: list[Enrollment] = []
 
     def links(self, palm_ids: Sequence[str]) -> dict[str, PalmLink]:
-        return self._store.links(palm_ids)
+        """As the transaction sees the store: its own additions included."""
+        links = self._store.links(palm_ids)
+        links.update({e.palm_id: PalmLink(e.palm_id, e.instrument_id, e.card)
+                      for e in self.staged if e.palm_id in palm_ids})
+        return links
 
     def enrolled_after(self, seq: int) -> list[SealedTemplate]:
         added = [c.palm_id for c in self._store.changes_since(seq, limit=len(self._store.changes)) if c.op == "add"]
-        return self._store.templates_of(added)
+        # This session's own additions come last: their change-log positions are the next ones.
+        return self._store.templates_of(added) + [SealedTemplate(e.palm_id, e.template, e.dimension)
+                                                  for e in self.staged]
 
     def add(self, enrollment: Enrollment) -> None:
         self._store._check()

@@ -20,6 +20,7 @@ from entrygate.domain.channels import TripStatus
 from entrygate.domain.records import (ApiKeyRecord, DecisionRecord, ExitRecord, Gate, PaymentInstrument, Retailer,
                                       RetailerUser, Trip)
 from entrygate.domain.store import StoreConfig
+from entrygate.domain.trips import ClosedBy
 from entrygate.services.ports.storage import AlreadyExists, DuplicateEvent, StorageError, TripAlreadyOpen
 
 
@@ -151,8 +152,9 @@ class _Instruments:
             old.blocked if old else False, old.blocked_reason if old else None, old.first_seen_at if old else at, at)
 
     def block(self, instrument_id: str, *, reason: str) -> None:
-        self.d.instruments[instrument_id] = replace(self.d.instruments[instrument_id], blocked=True,
-                                                    blocked_reason=reason)
+        seen = self.d.instruments.get(instrument_id)
+        if seen is not None:  # a card never seen has no row to block, as in the database
+            self.d.instruments[instrument_id] = replace(seen, blocked=True, blocked_reason=reason)
 
 
 class _Trips:
@@ -178,11 +180,13 @@ class _Trips:
         trip = self.d.trips.get(trip_id)
         if trip is None or trip.status is not TripStatus.OPEN:
             return False
-        self.d.trips[trip_id] = replace(trip, status=TripStatus.CLOSED, exited_at=at, exit_gate_id=gate_id)
+        self.d.trips[trip_id] = replace(trip, status=TripStatus.CLOSED, exited_at=at, exit_gate_id=gate_id,
+                                        closed_by=ClosedBy.EXIT_GATE)
         return True
 
     def list(self, store_id: str, *, status: str | None = None, limit: int = 100) -> list[Trip]:
-        found = [t for t in self.d.trips.values() if t.store_id == store_id and (status is None or t.status.value == status)]
+        found = [t for t in self.d.trips.values()
+                 if t.store_id == store_id and (status is None or t.status.value == status)]
         return sorted(found, key=lambda t: t.entered_at, reverse=True)[:limit]
 
     def report_payment(self, trip_id: str, *, total: Decimal, settled: Decimal, status_time: datetime,
@@ -194,10 +198,11 @@ class _Trips:
                                         payment_status_time=status_time)
         return True
 
-    def outstanding_balance(self, instrument_id: str) -> dict[str, Decimal]:
+    def outstanding_balance(self, instrument_id: str, *, retailer_id: str) -> dict[str, Decimal]:
         out: dict[str, Decimal] = {}
         for t in self.d.trips.values():
-            if t.instrument_id == instrument_id and t.unpaid > 0:
+            store = self.d.stores.get(t.store_id)
+            if t.instrument_id == instrument_id and t.unpaid > 0 and store and store.retailer_id == retailer_id:
                 out[t.currency] = out.get(t.currency, Decimal(0)) + t.unpaid
         return out
 
@@ -225,8 +230,10 @@ class _Decisions:
         self.d.decisions[key] = record
 
     def list(self, store_id: str, *, since: datetime | None = None, limit: int = 100) -> list[DecisionRecord]:
-        found = [r for r in self.d.decisions.values() if r.store_id == store_id and (since is None or r.decided_at > since)]
-        return sorted(found, key=lambda r: r.decided_at, reverse=since is None)[:limit]
+        # Ties in time go by the order stored, as the database's decision ids order them.
+        found = [(r.decided_at, i, r) for i, r in enumerate(self.d.decisions.values())
+                 if r.store_id == store_id and (since is None or r.decided_at > since)]
+        return [r for _, _, r in sorted(found, key=lambda f: f[:2], reverse=since is None)][:limit]
 
 
 class _Exits:

@@ -3,26 +3,23 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Protocol
 
 from entrygate.domain.cards import new_id
 from entrygate.domain.channels import GateDirection
 from entrygate.domain.keys import KeyKind, new_key
 from entrygate.domain.records import ApiKeyRecord, Gate, Retailer, RetailerUser
 from entrygate.domain.store import ID_PATTERN, StoreConfig, StoreConfigError, check_store
+from entrygate.domain.webhooks import new_secret
+from entrygate.services.admin.store_changes import StoreChange, StoreDraft, StoreSaved, applied, drafted
 from entrygate.services.auth import Principal
 from entrygate.services.catalog import Catalog
 from entrygate.services.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from entrygate.services.ports.storage import AlreadyExists, UnitOfWorkFactory
 from entrygate.services.ports.clock import Clock
+from entrygate.services.ports.security import PasswordHasher
+from entrygate.services.ports.storage import AlreadyExists, UnitOfWorkFactory
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 10
-
-
-class PasswordHasher(Protocol):
-    def hash(self, password: str) -> str: ...
-    def verify(self, password_hash: str, password: str) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +72,18 @@ class AdminService:
             uow.commit()
         return user
 
+    def add_store(self, principal: Principal, draft: StoreDraft) -> StoreSaved:
+        """A new store as the API and the console describe it; connector secrets not given are made now."""
+        saved = drafted(draft, new_secret)
+        self._insert(principal, saved.store)
+        return saved
+
     def create_store(self, principal: Principal, config: StoreConfig) -> StoreConfig:
+        """A new store whose whole configuration, connector secrets included, the caller holds."""
+        self._insert(principal, config)
+        return config
+
+    def _insert(self, principal: Principal, config: StoreConfig) -> None:
         principal.require_retailer_scope(config.retailer_id)
         if not ID_PATTERN.match(config.store_id):
             raise InvalidRequest("storeId: up to 255 characters of [0-9a-zA-Z_-]", fields=["storeId"])
@@ -88,7 +96,6 @@ class AdminService:
             except AlreadyExists:
                 raise Conflict(f"store {config.store_id} exists already", fields=["storeId"]) from None
             uow.commit()
-        return config
 
     def get_store(self, principal: Principal, store_id: str) -> StoreConfig:
         with self._uow() as uow:
@@ -102,19 +109,24 @@ class AdminService:
         with self._uow() as uow:
             return uow.stores.list(retailer_id=None if principal.is_operator else principal.retailer_id)
 
-    def update_store(self, principal: Principal, store_id: str, changes: dict) -> StoreConfig:
-        """Apply a partial change; the whole result must still be a valid configuration."""
+    def update_store(self, principal: Principal, store_id: str, change: StoreChange) -> StoreSaved:
+        """Apply a change in one write transaction; the whole result must still be a valid configuration.
+
+        Reading the store, applying the change (new connector secrets included) and writing it back
+        are one transaction: the change is made to the store as it is read there, not to a copy an
+        edge read earlier in a transaction of its own.
+        """
         with self._uow(write=True) as uow:
             current = uow.stores.get(store_id)
             if current is None:
                 raise NotFound(f"store {store_id} not found")
             principal.require_retailer_scope(current.retailer_id)
-            updated = current.with_changes(**changes)
-            _check(updated, allow_private_urls=self._allow_private_urls)
-            uow.stores.update(updated, at=self._clock.now())
+            saved = applied(current, change, new_secret)
+            _check(saved.store, allow_private_urls=self._allow_private_urls)
+            uow.stores.update(saved.store, at=self._clock.now())
             uow.commit()
         self._catalog.invalidate()
-        return updated
+        return saved
 
     def add_gate(self, principal: Principal, store_id: str, *, gate_id: str, direction: GateDirection) -> CreatedKey:
         if not ID_PATTERN.match(gate_id):

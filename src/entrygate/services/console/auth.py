@@ -21,13 +21,14 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Protocol
 
 from entrygate.domain.keys import KeyKind
 from entrygate.services.auth import Principal
 from entrygate.services.errors import NotAuthenticated
-from entrygate.services.ports.storage import UnitOfWorkFactory
 from entrygate.services.ports.clock import Clock
+from entrygate.services.ports.console import ConsoleSession, SessionStore, SignInFailureStore
+from entrygate.services.ports.security import PasswordHasher
+from entrygate.services.ports.storage import UnitOfWorkFactory
 
 SESSION_LIFETIME = timedelta(hours=12)
 FREE_FAILURES = 3            # typos happen: the first three failures cost nothing
@@ -55,16 +56,6 @@ class SignInThrottled(NotAuthenticated):
 
 
 @dataclass(frozen=True, slots=True)
-class ConsoleSession:
-    session_hash: str
-    user_id: str
-    retailer_id: str
-    email: str
-    created_at: datetime
-    expires_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
 class ConsoleUser:
     user_id: str
     retailer_id: str
@@ -83,33 +74,6 @@ class SignedIn:
     expires_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class FailureRecord:
-    failures: int
-    last_failed_at: datetime
-    locked_until: datetime | None
-
-
-class SessionStore(Protocol):
-    def create(self, session: ConsoleSession) -> None: ...
-    def get(self, session_hash: str) -> ConsoleSession | None: ...
-    def delete(self, session_hash: str) -> None: ...
-    def purge_expired(self, *, now: datetime) -> int: ...
-
-
-class SignInFailureStore(Protocol):
-    def get(self, key: str) -> FailureRecord | None: ...
-    def record_failure(self, key: str, *, now: datetime, forget_after: timedelta,
-                       lockout: Callable[[int], float]) -> FailureRecord: ...
-    def clear(self, key: str) -> None: ...
-    def purge_stale(self, *, before: datetime) -> int: ...
-
-
-class PasswordVerifier(Protocol):
-    def hash(self, password: str) -> str: ...
-    def verify(self, password_hash: str, password: str) -> bool: ...
-
-
 def session_hash(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
@@ -119,7 +83,7 @@ def throttle_key(email: str, client: str) -> str:
 
 
 class ConsoleAuthService:
-    def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock, passwords: PasswordVerifier,
+    def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock, passwords: PasswordHasher,
                  sessions: SessionStore, failures: SignInFailureStore) -> None:
         self._uow = uow
         self._clock = clock

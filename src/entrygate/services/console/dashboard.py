@@ -1,24 +1,23 @@
 """What the console shows about a store's traffic: live decisions, trips, balances, the dashboard.
 
 Read-only. Every method first checks that the store belongs to the caller; another retailer's
-store is answered like an unknown one, as the retailer API does (``services/queries.py``).
+store is answered like an unknown one, as the retailer API does (``services/trips/queries.py``).
 The numbers come from the recorded decisions, so every process behind a load balancer shows the
 same dashboard.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from decimal import Decimal
-from typing import Protocol
+from datetime import UTC, datetime, timedelta
 
 from entrygate.domain.reasons import ReasonCode
 from entrygate.domain.records import Trip
 from entrygate.domain.store import StoreConfig
 from entrygate.services.auth import Principal
 from entrygate.services.errors import NotFound
-from entrygate.services.ports.storage import UnitOfWorkFactory
 from entrygate.services.ports.clock import Clock
+from entrygate.services.ports.console import Balance, ConnectorCalls, DashboardQueries, DecisionRow, ExitRow, LiveFilter
+from entrygate.services.ports.storage import UnitOfWorkFactory
 
 LIVE_PAGE = 100
 # Decisions are stamped when they start and committed when they end, so one that took long can
@@ -28,78 +27,6 @@ LIVE_OVERLAP = timedelta(seconds=15)
 WINDOWS_MINUTES = (15, 60, 360, 1440)
 PERCENTILES = (50, 90, 95, 99)
 RISK_BUCKET = 10
-
-
-@dataclass(frozen=True, slots=True)
-class LiveFilter:
-    gate_id: str | None = None
-    channel: str | None = None
-    outcome: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class DecisionRow:
-    decision_id: int
-    event_id: str
-    decided_at: datetime
-    gate_id: str
-    channel: str
-    outcome: str
-    reasons: tuple[str, ...]
-    decided_by: str
-    visitor_id: str | None
-    visitor_type: str | None
-    trip_id: str | None
-    party_size: int
-    risk_score: int | None
-    risk_level: str | None
-    latency_ms: float
-    authorized_amount: Decimal | None = None
-    currency: str | None = None
-
-    @property
-    def reason_list(self) -> list[tuple[str, str]]:
-        """Each reason's code and the sentence the console shows for it (``domain/reasons.py``)."""
-        out = []
-        for code in self.reasons:
-            try:
-                out.append((code, ReasonCode(code).message))
-            except ValueError:
-                out.append((code, code))
-        return out
-
-
-@dataclass(frozen=True, slots=True)
-class ExitRow:
-    event_id: str
-    decided_at: datetime
-    result: str
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
-class Balance:
-    instrument_id: str
-    visitor_id: str
-    brand: str | None
-    last4: str | None
-    currency: str
-    amount: Decimal
-    trips: int
-    last_reported_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectorCalls:
-    """A connector's health as the recorded decisions show it."""
-
-    name: str
-    calls: int
-    failures: int
-
-    @property
-    def failure_rate(self) -> float:
-        return self.failures / self.calls if self.calls else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,23 +59,6 @@ class Dashboard:
         return sum(m.denied for m in self.per_minute)
 
 
-class DashboardQueries(Protocol):
-    """Read-only queries over recorded decisions and trips (``adapters/db/dashboard_queries.py``)."""
-
-    def decisions_per_minute(self, store_id: str, *, since: datetime) -> list[tuple[datetime, str, int]]: ...
-    def reason_counts(self, store_id: str, *, since: datetime, outcome: str) -> dict[str, int]: ...
-    def risk_histogram(self, store_id: str, *, since: datetime, bucket: int) -> list[tuple[int, int]]: ...
-    def latency_percentiles(self, store_id: str, *, since: datetime,
-                            percentiles: tuple[int, ...]) -> tuple[int, dict[int, float], float | None]: ...
-    def connector_calls(self, store_id: str, *, since: datetime) -> list[ConnectorCalls]: ...
-    def live(self, store_id: str, *, filters: LiveFilter, after_id: int | None, recent_since: datetime | None,
-             limit: int) -> list[DecisionRow]: ...
-    def decision_by_event(self, store_id: str, event_id: str) -> DecisionRow | None: ...
-    def trip_decisions(self, trip_id: str) -> list[DecisionRow]: ...
-    def trip_exits(self, trip_id: str) -> list[ExitRow]: ...
-    def outstanding_balances(self, store_id: str, *, limit: int) -> list[Balance]: ...
-
-
 class DashboardService:
     def __init__(self, *, uow: UnitOfWorkFactory, queries: DashboardQueries, clock: Clock) -> None:
         self._uow = uow
@@ -158,7 +68,7 @@ class DashboardService:
     def _store(self, principal: Principal, store_id: str) -> StoreConfig:
         with self._uow() as uow:
             store = uow.stores.get(store_id)
-        if store is None or not (principal.is_operator or principal.retailer_id == store.retailer_id):
+        if store is None or not principal.may_manage(store.retailer_id):
             raise NotFound(f"store {store_id} not found")
         return store
 
@@ -187,7 +97,7 @@ class DashboardService:
         store = self._store(principal, store_id)
         if window_minutes not in WINDOWS_MINUTES:
             window_minutes = 60
-        until = self._clock.now().astimezone(timezone.utc)
+        until = self._clock.now().astimezone(UTC)
         # Whole minutes, so the first bar is not a partial one.
         since = (until - timedelta(minutes=window_minutes - 1)).replace(second=0, microsecond=0)
         q = self._queries

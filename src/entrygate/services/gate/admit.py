@@ -9,6 +9,9 @@ The decision is written before the gate hears it. If the write fails the gate ge
 decision that is not on record. Two requests with one event id race to the unique constraint on
 (gate, event id): the loser answers with the winner's stored decision.
 
+The use case answers with a typed ``GateDecision`` built from the record it stored, so a first
+answer and a replay (``idempotency``) are one and the same; the API renders it (``wire.decisions``).
+
 HARD anti-passback is read early (a visitor already inside is denied before any hold), but that
 read cannot see a tap at another gate in the same moment. The database settles that race: one
 open trip per visitor and store under HARD. The tap that loses is stored, and answered, as DENY
@@ -17,25 +20,27 @@ open trip per visitor and store under HARD. The tap that loses is stored, and an
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
 
 import structlog
 
 from entrygate.domain.cards import new_id
 from entrygate.domain.channels import AntiPassback, Channel, GateDirection, TripStatus, VisitorType
-from entrygate.domain.decision import Decision, EntryEvent, Visitor
-from entrygate.domain.money import Money
+from entrygate.domain.decision import Decision, EntryEvent, GateDecision, Visitor
 from entrygate.domain.reasons import ReasonCode
 from entrygate.domain.records import DecisionRecord, Trip
 from entrygate.services.auth import Principal
 from entrygate.services.catalog import Catalog
-from entrygate.services.gate.decision_log import DecisionLog, DecisionWrite, DirectDecisionLog
+from entrygate.services.errors import Conflict, Unavailable
 from entrygate.services.gate.context import ChannelHandler, EntryContext, NoRiskAssessment, RiskAssessor
-from entrygate.services.errors import Conflict, Forbidden, NotFound, Unavailable
-from entrygate.services.ports.observer import DecisionObserver, NullObserver
-from entrygate.services.ports.storage import DuplicateEvent, StorageError, UnitOfWork, UnitOfWorkFactory
+from entrygate.services.gate.decision_log import DirectDecisionLog
+from entrygate.services.gate.gates import GateAtStore, resolve_gate
+from entrygate.services.gate.idempotency import EventRecords
 from entrygate.services.ports.clock import Clock
+from entrygate.services.ports.decisions import DecisionLog, DecisionWrite
+from entrygate.services.ports.observer import DecisionObserver, NullObserver
 from entrygate.services.ports.processor import PaymentProcessor, ProcessorUnavailable
+from entrygate.services.ports.storage import DuplicateEvent, StorageError, UnitOfWork, UnitOfWorkFactory
 
 log = structlog.get_logger("entrygate.entries")
 
@@ -43,23 +48,6 @@ _DECLINE_REASONS = {
     "expired_card": ReasonCode.CARD_EXPIRED,
     "invalid": ReasonCode.INVALID_CREDENTIAL,
 }
-
-
-def resolve_gate(catalog: Catalog, uow: UnitOfWorkFactory, principal: Principal, gate_id: str) -> Any:
-    """The gate a gate key belongs to and its store, checked against the gate named in the path."""
-    gate = catalog.gate(principal.gate_pk or "")
-    if gate is None:
-        raise NotFound(f"gate {gate_id} not found")
-    if gate.gate_id != gate_id:
-        with uow() as u:
-            elsewhere = u.gates.exists(gate_id)
-        if elsewhere:
-            raise Forbidden(f"this key belongs to another gate than {gate_id}")
-        raise NotFound(f"gate {gate_id} not found")
-    store = catalog.store(gate.store_id)
-    if store is None:
-        raise NotFound(f"store {gate.store_id} not found")
-    return gate, store
 
 
 class EntryService:
@@ -74,15 +62,18 @@ class EntryService:
         self.handlers = dict(handlers)
         self.risk = risk or NoRiskAssessment()
         self._observer = observer or NullObserver()
+        self._decisions = EventRecords(uow, lambda u: u.decisions,
+                                       unavailable="the decision store is unavailable; no decision was made",
+                                       unrecorded="the decision could not be recorded; no decision was made")
 
-    def admit(self, principal: Principal, gate_id: str, event: EntryEvent) -> dict[str, Any]:
+    def admit(self, principal: Principal, gate_id: str, event: EntryEvent) -> GateDecision:
         started = time.perf_counter()
-        gate, store = self._gate(principal, gate_id)
-        replay = self._replay(gate.gate_pk, event)
-        if replay is not None:
-            return replay
-        ctx = EntryContext(store=store, gate=gate, event=event, now=self._clock.now(),
-                           amount=store.authorized_amount, trip_id=new_id("trip"))
+        at = self._gate(principal, gate_id)
+        stored = self._decisions.replay(at.gate.gate_pk, event.event_id, event.request_hash)
+        if stored is not None:
+            return GateDecision.of(stored)
+        ctx = EntryContext(store=at.store, gate=at.gate, event=event, now=self._clock.now(),
+                           amount=at.store.authorized_amount, trip_id=new_id("trip"))
         self._decide(ctx)
         latency_ms = round((time.perf_counter() - started) * 1000, 3)
         return self._record(ctx, latency_ms)
@@ -105,7 +96,7 @@ class EntryService:
             d.deny(ReasonCode.ENTRY_METHOD_DISABLED)
             return
         handler.identify(ctx)
-        if not d.opened:
+        if not _identified(ctx):
             return
         if ctx.event.channel.card_backed:
             self._card_backed(ctx)
@@ -174,21 +165,13 @@ class EntryService:
 
     # -- idempotency and persistence -------------------------------------------------------------
 
-    def _gate(self, principal: Principal, gate_id: str) -> Any:
-        gate, store = resolve_gate(self._catalog, self._uow, principal, gate_id)
-        if gate.direction is not GateDirection.ENTRY:
+    def _gate(self, principal: Principal, gate_id: str) -> GateAtStore:
+        at = resolve_gate(self._catalog, self._uow, principal, gate_id)
+        if at.gate.direction is not GateDirection.ENTRY:
             raise Conflict(f"gate {gate_id} is an exit gate; send entries to an entry gate")
-        return gate, store
+        return at
 
-    def _replay(self, gate_pk: str, event: EntryEvent) -> dict[str, Any] | None:
-        try:
-            with self._uow() as uow:
-                stored = uow.decisions.get_by_event(gate_pk, event.event_id)
-        except StorageError as exc:
-            raise Unavailable("the decision store is unavailable; no decision was made") from exc
-        return _replayed(stored, event) if stored else None
-
-    def _record(self, ctx: EntryContext, latency_ms: float) -> dict[str, Any]:
+    def _record(self, ctx: EntryContext, latency_ms: float) -> GateDecision:
         d, store, event = ctx.decision, ctx.store, ctx.event
         opens_trip = d.opened and (d.visitor is None or d.visitor.type is VisitorType.SHOPPER)
         if opens_trip:
@@ -202,10 +185,7 @@ class EntryService:
                 trip=trip, passback_denial=_decision_record(ctx, denied, latency_ms) if denied else None))
         except DuplicateEvent:
             # The same event, decided by another request: its hold is this one's too (one idempotency key).
-            replay = self._replay(ctx.gate.gate_pk, event)
-            if replay is None:
-                raise Unavailable("the decision could not be recorded; no decision was made") from None
-            return replay
+            return GateDecision.of(self._decisions.winner(ctx.gate.gate_pk, event.event_id, event.request_hash))
         except StorageError as exc:
             log.error("decision_not_recorded", store_id=store.store_id, gate_id=ctx.gate.gate_id,
                       event_id=event.event_id, error=str(exc))
@@ -222,7 +202,7 @@ class EntryService:
                  channel=event.channel.value, outcome=d.outcome.value, reasons=[r.value for r in d.reasons],
                  decided_by=d.decided_by.value, latency_ms=latency_ms, trip_id=d.trip_id,
                  passback_violation=d.passback_violation or None)
-        return stored.response
+        return GateDecision.of(stored)
 
     def _release(self, ctx: EntryContext, preauth_id: str) -> None:
         """Let go of the hold a denied tap obtained.
@@ -252,7 +232,7 @@ def _decision_record(ctx: EntryContext, d: Decision, latency_ms: float) -> Decis
         instrument_id=d.instrument_id, trip_id=d.trip_id, party_size=event.party_size,
         risk_score=d.risk.score if d.risk else None, risk_level=d.risk.level if d.risk else None,
         authorized_amount=amount.amount if amount else None, currency=amount.currency if amount else None,
-        latency_ms=latency_ms, response=_answer(ctx, d, latency_ms), event_time=event.timestamp,
+        latency_ms=latency_ms, event_time=event.timestamp,
         decided_at=ctx.now, preauth_id=d.preauth_id)
 
 
@@ -266,7 +246,7 @@ def _trip(ctx: EntryContext) -> Trip:
                 channel=ctx.event.channel.value, visitor_id=visitor_id or "",
                 instrument_id=d.instrument_id, party_size=ctx.event.party_size, status=TripStatus.OPEN,
                 entered_at=ctx.now, currency=store.currency, authorized_amount=amount.amount if amount else None,
-                preauth_id=d.preauth_id,
+                preauth_id=d.preauth_id, passback_violation=d.passback_violation,
                 passback_key=visitor_id if store.anti_passback is AntiPassback.HARD else None)
 
 
@@ -279,27 +259,13 @@ def _passback_denial(d: Decision) -> Decision:
     return denied.deny(ReasonCode.ALREADY_INSIDE)
 
 
-def _replayed(stored: DecisionRecord, event: EntryEvent) -> dict[str, Any]:
-    if stored.request_hash != event.request_hash:
-        raise Conflict(f"eventId {event.event_id} was already used for a different request", fields=["eventId"])
-    return stored.response
-
-
-def _money(m: Money | None) -> dict[str, Any] | None:
-    return {"value": m.as_float(), "currencyCode": m.currency} if m else None
-
-
-def _answer(ctx: EntryContext, d: Decision, latency_ms: float) -> dict[str, Any]:
-    return {
-        "eventId": ctx.event.event_id,
-        "decision": d.outcome.value,
-        "shoppingTripId": d.trip_id,
-        "visitor": {"id": d.visitor.id, "type": d.visitor.type.value} if d.visitor else None,
-        "reasons": [{"code": r.value, "message": r.message} for r in d.reasons],
-        "risk": {"score": d.risk.score, "level": d.risk.level} if d.risk else None,
-        "authorizedAmount": _money(d.authorized_amount),
-        "decidedBy": d.decided_by.value,
-        "latencyMs": latency_ms,
-        "partySize": ctx.event.party_size,
-    }
-
+def _identified(ctx: EntryContext) -> bool:
+    """Carry what the channel's handler found into the decision; true when the credential names someone."""
+    d = ctx.decision
+    if ctx.decided_by is not None:
+        d.decided_by = ctx.decided_by
+    for code in ctx.refusals:
+        d.deny(code)
+    if ctx.visitor is not None:
+        d.visitor = ctx.visitor
+    return d.opened

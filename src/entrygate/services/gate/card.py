@@ -3,17 +3,17 @@ from __future__ import annotations
 
 from entrygate.domain.cards import CardCredential, instrument_id
 from entrygate.domain.reasons import ReasonCode
-from entrygate.services.gate.context import EntryContext
+from entrygate.services.gate.context import Presentation
 
 
 class CardHandler:
     def __init__(self, *, secret: bytes) -> None:
         self._secret = secret
 
-    def identify(self, ctx: EntryContext) -> None:
-        card = ctx.event.credential
+    def identify(self, p: Presentation) -> None:
+        card = p.event.credential
         if not isinstance(card, CardCredential):
-            ctx.decision.deny(ReasonCode.INVALID_CREDENTIAL)
+            p.refuse(ReasonCode.INVALID_CREDENTIAL)
             return
-        ctx.card = card
-        ctx.instrument_id = instrument_id(card, secret=self._secret)
+        p.card = card
+        p.instrument_id = instrument_id(card, secret=self._secret)

@@ -19,31 +19,35 @@ from entrygate.domain import badges, patterns
 from entrygate.domain.channels import DecidedBy, GateDirection
 from entrygate.domain.credentials import BadgeRead, QrScan
 from entrygate.domain.reasons import ReasonCode
-from entrygate.services.ports.connectors import (MAX_IDENTITY_KEY_BYTES, AuthEvent, ConnectorFailed,
-                                                IdentityConnector, IdentityRejected, KeyChannel, auth_event_id)
-from entrygate.services.gate.context import EntryContext
 from entrygate.services.errors import InvalidRequest
+from entrygate.services.gate.context import Presentation
+from entrygate.services.ports.connectors import (
+    MAX_IDENTITY_KEY_BYTES,
+    AuthEvent,
+    ConnectorFailed,
+    IdentityConnector,
+    IdentityRejected,
+    KeyChannel,
+    auth_event_id,
+)
 
 log = structlog.get_logger("entrygate.gate")
 
 
-def ask_identity(identity: IdentityConnector, ctx: EntryContext, key: bytes, channel: KeyChannel) -> None:
-    """Ask the retailer whose key this is, and set the visitor or deny accordingly."""
-    d = ctx.decision
+def ask_identity(identity: IdentityConnector, ctx: Presentation, key: bytes, channel: KeyChannel) -> None:
+    """Ask the retailer whose key this is, and name the visitor or refuse accordingly."""
     location = GateDirection.EXIT.value if ctx.gate.direction is GateDirection.EXIT else GateDirection.ENTRY.value
     event = AuthEvent(id=auth_event_id(ctx.gate.gate_pk, ctx.event.event_id), timestamp=ctx.event.timestamp,
                       location=location)
     try:
         visitor = identity.identify(ctx.store, identity_key=key, key_channel=channel, auth_event=event)
     except IdentityRejected:
-        d.deny(ReasonCode.IDENTITY_REJECTED, by=DecidedBy.RETAILER)
+        ctx.refuse(ReasonCode.IDENTITY_REJECTED, by=DecidedBy.RETAILER)
         return
     except ConnectorFailed:
-        d.deny(ReasonCode.CONNECTOR_UNAVAILABLE, by=DecidedBy.FALLBACK)
-        d.note(ReasonCode.FALLBACK_APPLIED)
+        ctx.refuse(ReasonCode.CONNECTOR_UNAVAILABLE, ReasonCode.FALLBACK_APPLIED, by=DecidedBy.FALLBACK)
         return
-    d.visitor = visitor
-    d.decided_by = DecidedBy.RETAILER
+    ctx.named(visitor, by=DecidedBy.RETAILER)
 
 
 class QrHandler:
@@ -52,10 +56,10 @@ class QrHandler:
     def __init__(self, *, identity: IdentityConnector) -> None:
         self._identity = identity
 
-    def identify(self, ctx: EntryContext) -> None:
+    def identify(self, ctx: Presentation) -> None:
         scan = ctx.event.credential
         if not isinstance(scan, QrScan):
-            ctx.decision.deny(ReasonCode.INVALID_CREDENTIAL)
+            ctx.refuse(ReasonCode.INVALID_CREDENTIAL)
             return
         # Searched, so the pattern's own anchors decide whether it must match the whole code (the
         # default pattern is anchored at both ends); RE2, so the time is linear whatever the pattern.
@@ -64,15 +68,15 @@ class QrHandler:
         except patterns.PatternRefused as exc:
             # Saved before patterns had to run in linear time: fail closed, and say why in the log.
             log.warning("qr_pattern_refused", store_id=ctx.store.store_id, reason=str(exc))
-            ctx.decision.deny(ReasonCode.QR_PATTERN_MISMATCH)
+            ctx.refuse(ReasonCode.QR_PATTERN_MISMATCH)
             return
         if not pattern.matches(scan.scan_value):
-            ctx.decision.deny(ReasonCode.QR_PATTERN_MISMATCH)
+            ctx.refuse(ReasonCode.QR_PATTERN_MISMATCH)
             return
         key = scan.scan_value.encode("utf-8")
         if len(key) > MAX_IDENTITY_KEY_BYTES:
             # Its base64 would exceed the contract's 1000 characters: no retailer can know it.
-            ctx.decision.deny(ReasonCode.INVALID_CREDENTIAL)
+            ctx.refuse(ReasonCode.INVALID_CREDENTIAL)
             return
         ask_identity(self._identity, ctx, key, KeyChannel.OPTICAL)
 
@@ -83,10 +87,10 @@ class BadgeHandler:
     def __init__(self, *, identity: IdentityConnector) -> None:
         self._identity = identity
 
-    def identify(self, ctx: EntryContext) -> None:
+    def identify(self, ctx: Presentation) -> None:
         read = ctx.event.credential
         if not isinstance(read, BadgeRead):
-            ctx.decision.deny(ReasonCode.INVALID_CREDENTIAL)
+            ctx.refuse(ReasonCode.INVALID_CREDENTIAL)
             return
         try:
             badge = decode_read(read, ctx.store.badge_formats)
@@ -94,7 +98,7 @@ class BadgeHandler:
             raise InvalidRequest(str(exc), fields=[exc.field]) from None
         except (badges.BadgeFormatUnsupported, badges.BadgeParityError) as exc:
             assert exc.reason is not None
-            ctx.decision.deny(exc.reason)
+            ctx.refuse(exc.reason)
             return
         ask_identity(self._identity, ctx, badge.canonical.encode("ascii"), KeyChannel.RFID)
 

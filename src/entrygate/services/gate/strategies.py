@@ -13,29 +13,28 @@ answer says so with ``FALLBACK_APPLIED`` and ``decidedBy: FALLBACK``.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Callable, Protocol
 from zoneinfo import ZoneInfo
 
 import structlog
 
-from entrygate.domain.channels import DecidedBy, FallbackDecision, RiskStrategy, ShopperRisk
+from entrygate.domain.channels import DecidedBy, FallbackDecision, RiskStrategy
 from entrygate.domain.decision import RiskAssessment
-from entrygate.domain.money import Money
 from entrygate.domain.reasons import ReasonCode
-from entrygate.domain.risk_policy import HardFacts, Recommendation
-from entrygate.risk.features import InstrumentHistory, RiskFeatures
-from entrygate.services.ports.connectors import (ADJUST, AuthorizationCondition, ConnectorFailed, GateAuthEvent,
-                                                ShopperAuthorization, ShopperAuthorizationConnector, auth_event_id)
+from entrygate.domain.risk_policy import HardFacts, RiskRecommendation
+from entrygate.risk.features import RiskFeatures
 from entrygate.services.gate.context import EntryContext
+from entrygate.services.ports.connectors import (
+    ConnectorFailed,
+    GateAuthEvent,
+    ShopperAuthorizationConnector,
+    auth_event_id,
+)
+from entrygate.services.ports.risk import Scorer
 from entrygate.services.ports.storage import UnitOfWorkFactory
 
 log = structlog.get_logger("entrygate.risk")
-
-
-class Scorer(Protocol):
-    def recommend(self, features: RiskFeatures, *, tolerance, authorized_amount: Money,  # noqa: ANN001
-                  facts: HardFacts = ...) -> Recommendation: ...
 
 
 class StrategyAssessor:
@@ -59,22 +58,27 @@ class StrategyAssessor:
         else:
             self._ask_retailer(ctx, recommendation=recommendation)
 
-    def recommendation(self, ctx: EntryContext) -> Recommendation:
+    def recommendation(self, ctx: EntryContext) -> RiskRecommendation:
         """The platform's view of this entry: the model's score under the store's policy."""
         assert ctx.card is not None and ctx.instrument_id is not None
         with self._uow() as uow:
             history = uow.history.of(ctx.instrument_id, now=ctx.now)
+            # DESIGN 10: the balance that denies entry is what is owed to this store's retailer; the
+            # model's features keep their platform-wide history, as a card network's risk signal does.
+            owed = uow.trips.outstanding_balance(ctx.instrument_id, retailer_id=ctx.store.retailer_id)
         ctx.history = history
+        balance = sum(owed.values(), Decimal(0))
+        ctx.owes_retailer = balance > 0
         features = RiskFeatures.from_parts(history, card=ctx.card, channel=ctx.event.channel,
                                            party_size=ctx.event.party_size, local_hour=_local_hour(ctx),
                                            store_country=ctx.store.country, today=ctx.now.date())
-        facts = HardFacts(outstanding_balance=Decimal(str(history.outstanding_balance)),
+        facts = HardFacts(outstanding_balance=balance,
                           instrument_blocked=bool(ctx.instrument and ctx.instrument.blocked),
                           fraud_label=history.fraud_labels > 0)
         return self._scorer().recommend(features, tolerance=ctx.store.risk_tolerance,
                                         authorized_amount=ctx.store.authorized_amount, facts=facts)
 
-    def _ask_retailer(self, ctx: EntryContext, *, recommendation: Recommendation | None) -> None:
+    def _ask_retailer(self, ctx: EntryContext, *, recommendation: RiskRecommendation | None) -> None:
         assert ctx.card is not None and ctx.instrument_id is not None and ctx.trip_id is not None
         event = ctx.event
         gate_event = GateAuthEvent(id=auth_event_id(ctx.gate.gate_pk, event.event_id), type=event.channel,
@@ -84,7 +88,7 @@ class StrategyAssessor:
             answer = self._connector.authorize_shopper(
                 ctx.store, instrument_id=ctx.instrument_id, authorized_amount=ctx.store.authorized_amount,
                 trip_id=ctx.trip_id, gate_event=gate_event,
-                recommendation=_wire(recommendation) if recommendation else None)
+                recommendation=recommendation.as_authorization() if recommendation else None)
         except ConnectorFailed as exc:
             self._fallback(ctx, recommendation, exc)
             return
@@ -96,7 +100,7 @@ class StrategyAssessor:
         if answer.adjusted_amount is not None:
             ctx.amount = answer.adjusted_amount
 
-    def _fallback(self, ctx: EntryContext, recommendation: Recommendation | None, exc: ConnectorFailed) -> None:
+    def _fallback(self, ctx: EntryContext, recommendation: RiskRecommendation | None, exc: ConnectorFailed) -> None:
         d = ctx.decision
         fallback = ctx.store.fallback_decision
         log.warning("shopper_authorization_fallback", store_id=ctx.store.store_id, kind=exc.kind.value,
@@ -112,27 +116,21 @@ class StrategyAssessor:
             d.note(ReasonCode.FALLBACK_APPLIED)
 
 
-def _apply(ctx: EntryContext, recommendation: Recommendation, *, by: DecidedBy) -> None:
+def _apply(ctx: EntryContext, recommendation: RiskRecommendation, *, by: DecidedBy) -> None:
     d = ctx.decision
     d.decided_by = by
     if not recommendation.shopper_authorized:
         # The reason is the hard fact when there is one; the model's risk labels only explain.
         history = ctx.history
-        if isinstance(history, InstrumentHistory) and history.outstanding_balance > 0:
+        if ctx.owes_retailer:
             d.deny(ReasonCode.OUTSTANDING_BALANCE)
-        elif isinstance(history, InstrumentHistory) and history.fraud_labels > 0:
+        elif history is not None and history.fraud_labels > 0:
             d.deny(ReasonCode.INSTRUMENT_BLOCKED)
         else:
             d.deny(ReasonCode.HIGH_RISK)
         return
     if recommendation.adjusted_amount is not None:
         ctx.amount = recommendation.adjusted_amount
-
-
-def _wire(rec: Recommendation) -> ShopperAuthorization:
-    conditions = (AuthorizationCondition(ADJUST, rec.adjusted_amount),) if rec.adjusted_amount else ()
-    return ShopperAuthorization(rec.shopper_authorized, conditions,
-                                tuple(ShopperRisk(r) for r in rec.shopper_risks if r in ShopperRisk.__members__))
 
 
 def _local_hour(ctx: EntryContext) -> int:

@@ -39,7 +39,7 @@ class TripClosingService:
         try:
             with self._uow(write=True) as uow:
                 trip = uow.trips.get_state(trip_id)
-                if trip is None or not (principal.is_operator or trip.retailer_id == principal.retailer_id):
+                if trip is None or not principal.may_manage(trip.retailer_id):
                     raise NotFound(f"trip {trip_id} not found")
                 # The close is conditional, so a sweep or an exit that got there first wins and is reported.
                 closed = trip.status is TripStatus.OPEN and uow.trips.close(trip_id, at=self._clock.now(),

@@ -40,7 +40,7 @@ class FeedbackService:
 
     def _trip_of(self, uow, principal: Principal, store_id: str, trip_id: str):  # noqa: ANN001, ANN202
         store = uow.stores.get(store_id)
-        if store is None or not (principal.is_operator or store.retailer_id == principal.retailer_id):
+        if store is None or not principal.may_manage(store.retailer_id):
             raise InvalidRequest(f"storeId: unknown store {store_id}", fields=["storeId"])
         trip = uow.trips.get(trip_id)
         if trip is None or trip.store_id != store_id:

@@ -309,7 +309,7 @@ def _trip_of(uow: PaymentsUnitOfWork, principal: Principal, trip_id: str) -> Tri
     if principal.kind not in (KeyKind.OPERATOR, KeyKind.RETAILER):
         raise Forbidden("only the trip's retailer or the operator may settle a trip")
     trip = uow.trips.get_state(trip_id)
-    if trip is None or not (principal.is_operator or trip.retailer_id == principal.retailer_id):
+    if trip is None or not principal.may_manage(trip.retailer_id):
         raise NotFound(f"trip {trip_id} not found")
     return trip
 

@@ -27,6 +27,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, Mapping, Protocol
 
+from entrygate.domain.authorization import ADJUST, AuthorizationCondition, ShopperAuthorization
 from entrygate.domain.channels import Channel, ShopperRisk, VisitorType
 from entrygate.domain.decision import Visitor
 from entrygate.domain.money import Money
@@ -85,7 +86,6 @@ MAX_IDENTITY_KEY_CHARS = 1000
 MAX_IDENTITY_KEY_BYTES = MAX_IDENTITY_KEY_CHARS // 4 * 3
 MAX_STORE_ID_CHARS = 255
 MAX_VISITOR_ID_CHARS = 255  # what the trip and decision records hold
-ADJUST = "ADJUST"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _AUTH_EVENT_NAMESPACE = uuid.UUID("5a0b8f7e-4f0e-4c64-9d6a-3f7e0c1b2a90")
 
@@ -117,32 +117,6 @@ class GateAuthEvent:
 
 
 @dataclass(frozen=True, slots=True)
-class AuthorizationCondition:
-    """A condition on an authorization; the contract knows ``ADJUST``: pre-authorize this amount."""
-
-    type: str
-    amount: Money
-
-
-@dataclass(frozen=True, slots=True)
-class ShopperAuthorization:
-    """A shopper-authorization answer, and the shape of the platform's recommendation too."""
-
-    shopper_authorized: bool
-    conditions: tuple[AuthorizationCondition, ...] = ()
-    risks: tuple[ShopperRisk, ...] = ()
-
-    @property
-    def adjusted_amount(self) -> Money | None:
-        """The amount an ``ADJUST`` condition asks to pre-authorize instead (the last one wins)."""
-        adjust = [c.amount for c in self.conditions if c.type == ADJUST]
-        return adjust[-1] if adjust else None
-
-
-Recommendation = ShopperAuthorization
-
-
-@dataclass(frozen=True, slots=True)
 class ProbeAnswer:
     """What one raw connectivity-test request got: a status and body, or the transport error."""
 
@@ -168,7 +142,7 @@ class IdentityConnector(Protocol):
 class ShopperAuthorizationConnector(Protocol):
     def authorize_shopper(self, store: StoreConfig, *, instrument_id: str, authorized_amount: Money,
                           trip_id: str, gate_event: GateAuthEvent,
-                          recommendation: Recommendation | None = None) -> ShopperAuthorization:
+                          recommendation: ShopperAuthorization | None = None) -> ShopperAuthorization:
         """The retailer's answer for a card or palm entry; ConnectorFailed when there is none."""
         ...
 
@@ -210,20 +184,9 @@ def identity_request(*, request_id: str, identity_key: bytes, store_id: str, aut
             "keyChannel": key_channel.value}
 
 
-def money_json(m: Money) -> dict[str, Any]:
-    return {"value": m.as_float(), "currencyCode": m.currency}
-
-
-def authorization_json(a: ShopperAuthorization) -> dict[str, Any]:
-    """An authorization (or recommendation) as the contract spells it."""
-    return {"shopperAuthorized": a.shopper_authorized,
-            "authorizationConditions": [{"type": c.type, "amount": money_json(c.amount)} for c in a.conditions],
-            "shopperRisks": [r.value for r in a.risks]}
-
-
 def shopper_authorization_request(*, store_id: str, instrument_id: str, authorized_amount: Money, trip_id: str,
                                   gate_event: GateAuthEvent,
-                                  recommendation: Recommendation | None) -> dict[str, Any]:
+                                  recommendation: ShopperAuthorization | None) -> dict[str, Any]:
     """The body of ``POST {shopperAuthorization.url}/v1/fraudandabuse/shopperauthorization``."""
     interaction: dict[str, Any] = {
         "shoppingTripId": trip_id,
@@ -233,9 +196,9 @@ def shopper_authorization_request(*, store_id: str, instrument_id: str, authoriz
                                     "data": dict(gate_event.data)},
     }
     if recommendation is not None:
-        interaction["recommendation"] = authorization_json(recommendation)
+        interaction["recommendation"] = recommendation.to_json()
     return {"storeId": store_id, "shopperIdentity": {"id": instrument_id},
-            "authorizedAmount": money_json(authorized_amount), "shopperInteraction": interaction}
+            "authorizedAmount": authorized_amount.to_json(), "shopperInteraction": interaction}
 
 
 class MalformedAnswer(ValueError):

@@ -11,6 +11,7 @@ from entrygate.domain.money import Money
 from entrygate.domain.records import (ApiKeyRecord, DecisionRecord, ExitRecord, Gate, PaymentInstrument, Retailer,
                                       RetailerUser, Trip)
 from entrygate.domain.store import StoreConfig
+from entrygate.risk.features import InstrumentHistory
 
 
 class StorageError(Exception):
@@ -86,7 +87,10 @@ class TripRepository(Protocol):
         """
         ...
 
-    def outstanding_balance(self, instrument_id: str) -> dict[str, Decimal]: ...
+    def outstanding_balance(self, instrument_id: str, *, retailer_id: str) -> dict[str, Decimal]:
+        """What the instrument's trips at this retailer's stores left unpaid, by currency (DESIGN 10:
+        a debt at one retailer never stops the shopper at another)."""
+        ...
 
 
 class DecisionRepository(Protocol):
@@ -107,9 +111,9 @@ class LabelRepository(Protocol):
 
 
 class HistoryReader(Protocol):
-    """An instrument's history as the risk model reads it (``entrygate.risk.features.InstrumentHistory``)."""
+    """An instrument's history as the risk model reads it."""
 
-    def of(self, instrument_id: str, *, now: datetime) -> object: ...
+    def of(self, instrument_id: str, *, now: datetime) -> InstrumentHistory: ...
 
 
 class UnitOfWork(Protocol):

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
+from entrygate.domain.money import Money
 from entrygate.domain.records import DecisionRecord, Trip
 from entrygate.services.auth import Principal
 from entrygate.services.errors import NotFound
@@ -20,14 +22,14 @@ class QueryService:
         with self._uow() as uow:
             store = uow.stores.get(store_id)
         # Another retailer's store is answered like an unknown one: ids are not confirmed to strangers.
-        if store is None or not (principal.is_operator or principal.retailer_id == store.retailer_id):
+        if store is None or not principal.may_manage(store.retailer_id):
             raise NotFound(f"store {store_id} not found")
 
     def trip(self, principal: Principal, trip_id: str) -> Trip:
         with self._uow() as uow:
             trip = uow.trips.get(trip_id)
             store = uow.stores.get(trip.store_id) if trip else None
-        if trip is None or store is None or not (principal.is_operator or principal.retailer_id == store.retailer_id):
+        if trip is None or store is None or not principal.may_manage(store.retailer_id):
             raise NotFound(f"trip {trip_id} not found")
         return trip
 
@@ -44,8 +46,8 @@ class QueryService:
 
 
 def trip_view(trip: Trip) -> dict[str, Any]:
-    def money(value: Any) -> dict[str, Any] | None:
-        return None if value is None else {"value": float(value), "currencyCode": trip.currency}
+    def money(value: Decimal | None) -> dict[str, Any] | None:
+        return None if value is None else Money(value, trip.currency).to_json()
     return {
         "shoppingTripId": trip.trip_id, "storeId": trip.store_id, "status": trip.status.value,
         "channel": trip.channel, "visitorId": trip.visitor_id, "partySize": trip.party_size,
@@ -56,10 +58,3 @@ def trip_view(trip: Trip) -> dict[str, Any]:
         "totalAmount": money(trip.total_amount), "settledAmount": money(trip.settled_amount),
         "outstanding": money(trip.unpaid) if trip.total_amount is not None else None,
     }
-
-
-def decision_view(record: DecisionRecord) -> dict[str, Any]:
-    view = dict(record.response)
-    view.update({"storeId": record.store_id, "gateId": record.gate_id, "channel": record.channel,
-                 "decidedAt": record.decided_at.isoformat().replace("+00:00", "Z")})
-    return view

@@ -1,4 +1,7 @@
-"""Request bodies of the HTTP API (pydantic). Unknown fields are ignored, as DESIGN 4 asks."""
+"""Request bodies of the HTTP API, which the console's forms become too (pydantic).
+
+Unknown fields are ignored, as DESIGN 4 asks.
+"""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -6,8 +9,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from entrygate.domain.channels import (AntiPassback, Channel, FallbackDecision, GateDirection, InteractionType,
-                                       RiskStrategy, RiskTolerance)
+from entrygate.domain.channels import (
+    AntiPassback,
+    Channel,
+    FallbackDecision,
+    GateDirection,
+    InteractionType,
+    RiskStrategy,
+    RiskTolerance,
+)
 
 Id = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_-]{1,255}$")]
 EventId = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_.:-]{1,64}$")]

@@ -1,24 +1,35 @@
-"""Gate credentials from their validated JSON to the domain's types."""
+"""Gate credentials from their validated JSON to the domain's types, and a gate's entry body as an ``EntryEvent``."""
 from __future__ import annotations
 
 from typing import Any
 
-from entrygate.api.body import parse
-from entrygate.api.schemas import CREDENTIAL_MODELS, BadgeCredentialIn, CardCredentialIn, PalmCredentialIn, QrCredentialIn
+from pydantic import BaseModel
+
 from entrygate.domain.cards import CardCredential
 from entrygate.domain.channels import Channel
 from entrygate.domain.credentials import BadgeRead, PalmRead, QrScan
 from entrygate.domain.decision import EntryEvent
-from pydantic import BaseModel
+from entrygate.wire.parse import parse, request_hash
+from entrygate.wire.schemas import (
+    CREDENTIAL_MODELS,
+    BadgeCredentialIn,
+    CardCredentialIn,
+    EntryIn,
+    PalmCredentialIn,
+    QrCredentialIn,
+)
+
+Credential = CardCredential | PalmRead | QrScan | BadgeRead
 
 
-def parse_credential(channel: Channel, data: Any) -> tuple[BaseModel, object]:
+def parse_credential(channel: Channel, data: Any) -> tuple[BaseModel, Credential]:
     """The credential validated against its channel's shape, and as the domain sees it."""
     model = parse(CREDENTIAL_MODELS[channel], data, prefix="credential")
     return model, to_domain(model)
 
 
-def to_domain(model: BaseModel) -> object:
+def to_domain(model: BaseModel) -> Credential:
+    """A validated credential model as the domain's credential."""
     if isinstance(model, CardCredentialIn):
         return CardCredential(payment_token=model.paymentToken, par=model.par, brand=model.brand,
                               last4=model.last4, exp_month=model.expMonth, exp_year=model.expYear,
@@ -38,9 +49,6 @@ def entry_event(data: Any) -> EntryEvent:
     The request hash covers what the request means once validated, unknown fields dropped, so a
     retry that differs only in fields entrygate ignores is the same request.
     """
-    from entrygate.api.body import request_hash
-    from entrygate.api.schemas import EntryIn
-
     body = parse(EntryIn, data)
     cred_model, credential = parse_credential(body.channel, body.credential)
     return EntryEvent(event_id=body.eventId, timestamp=body.timestamp, channel=body.channel,

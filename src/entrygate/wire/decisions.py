@@ -1,0 +1,41 @@
+"""Gate decisions and exits as JSON (DESIGN 4.1): the gate's answer, and the retailer's decision list.
+
+Rendered from the typed results, the same way for a first answer and a replay, so a retried
+event id hears the very bytes it heard the first time. The console renders its simulated
+entries here too.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from entrygate.domain.decision import ExitOutcome, GateDecision
+from entrygate.domain.records import DecisionRecord
+
+
+def decision_answer(d: GateDecision) -> dict[str, Any]:
+    """The answer to ``POST /v1/gates/{gateId}/entries``."""
+    return {
+        "eventId": d.event_id,
+        "decision": d.outcome.value,
+        "shoppingTripId": d.trip_id,
+        "visitor": {"id": d.visitor.id, "type": d.visitor.type.value} if d.visitor else None,
+        "reasons": [{"code": r.value, "message": r.message} for r in d.reasons],
+        "risk": {"score": d.risk.score, "level": d.risk.level} if d.risk else None,
+        "authorizedAmount": d.authorized_amount.to_json() if d.authorized_amount else None,
+        "decidedBy": d.decided_by.value,
+        "latencyMs": d.latency_ms,
+        "partySize": d.party_size,
+    }
+
+
+def exit_answer(o: ExitOutcome) -> dict[str, Any]:
+    """The answer to ``POST /v1/gates/{gateId}/exits``."""
+    status = o.trip_status
+    return {"eventId": o.event_id, "shoppingTripId": o.trip_id, "result": o.result.value,
+            "message": o.result.message, "tripStatus": status.value if status else None}
+
+
+def decision_view(record: DecisionRecord) -> dict[str, Any]:
+    """A stored decision in the retailer's list: the gate's answer, and where and when it was given."""
+    return {**decision_answer(GateDecision.of(record)), "storeId": record.store_id, "gateId": record.gate_id,
+            "channel": record.channel, "decidedAt": record.decided_at.isoformat().replace("+00:00", "Z")}
