@@ -91,7 +91,13 @@ class SqlStores(_Repo):
                                              created_at=at, updated_at=at))
 
     def get(self, store_id: str) -> StoreConfig | None:
-        row = self.conn.execute(select(t.stores).where(t.stores.c.store_id == store_id)).first()
+        stmt = select(t.stores).where(t.stores.c.store_id == store_id)
+        if self.conn.info.get("write") and self.conn.dialect.name == "postgresql":
+            # A store change reads, diffs and writes in one transaction: the row lock makes two
+            # changes at once apply one after the other instead of the later undoing the earlier.
+            # (SQLite's write transactions are BEGIN IMMEDIATE and already one at a time.)
+            stmt = stmt.with_for_update()
+        row = self.conn.execute(stmt).first()
         return store_from_json(row.store_id, row.retailer_id, row.name, row.config) if row else None
 
     def update(self, config: StoreConfig, *, at: datetime) -> None:
