@@ -12,7 +12,9 @@ from entrygate.adapters.db.console_store import SqlConsoleSessions, SqlSignInFai
 from entrygate.adapters.db.dashboard_queries import SqlDashboardQueries
 from entrygate.adapters.db.engine import make_engine
 from entrygate.adapters.db.group_commit import GroupCommitLog
+from entrygate.adapters.db.hold_summaries import SqlHoldSummaries
 from entrygate.adapters.db.palm_store import SqlPalmStore
+from entrygate.adapters.db.payments import SqlPaymentsUnitOfWorkFactory
 from entrygate.adapters.db.uow import SqlUnitOfWorkFactory
 from entrygate.adapters.metrics import PrometheusObserver
 from entrygate.adapters.palm_index import PalmIndex
@@ -32,11 +34,16 @@ from entrygate.services.console.dashboard import DashboardService
 from entrygate.services.gate.decision_log import DirectDecisionLog
 from entrygate.services.gate.admit import EntryService
 from entrygate.services.gate.exits import ExitService
+from entrygate.services.payments.closing import TripClosingService
 from entrygate.services.payments.feedback import FeedbackService
+from entrygate.services.payments.holds import HoldService
+from entrygate.services.payments.sweep_thread import SweepThread
+from entrygate.services.payments.sweeps import TripSweeper
 from entrygate.services.palm.gate import PalmHandler
 from entrygate.services.palm.service import PalmService
 from entrygate.services.ports.clock import Clock
 from entrygate.services.trips.queries import QueryService
+from entrygate.services.trips.views import TripViews
 from entrygate.services.gate.qr_badge import BadgeHandler, QrHandler
 from entrygate.services.gate.strategies import StrategyAssessor
 from entrygate.settings import Settings
@@ -63,6 +70,10 @@ class Container:
     dashboard: DashboardService  # the console's live view and dashboard
     risk_model: ModelProvider  # the risk model every process serves (ENTRYGATE_MODEL_DIR, or the bundled one)
     palm: PalmService  # palm enrollment and 1:N identification; its index follows the database
+    holds: HoldService  # a trip's pre-authorization: capture, cancel, adjust, refund (DESIGN 10)
+    trip_closing: TripClosingService  # closing a trip by hand (its retailer or the operator)
+    sweeper: TripSweeper  # the timeout and release sweeps; run in the background, or by `entrygate trips sweep`
+    trip_views: TripViews  # the trip resource: trips with their holds
     _closers: list[Any] = field(default_factory=list)
 
     def close(self) -> None:
@@ -71,7 +82,8 @@ class Container:
         self.engine.dispose()
 
 
-def build(settings: Settings, *, clock: Clock | None = None) -> Container:
+def build(settings: Settings, *, clock: Clock | None = None, background_sweep: bool = True) -> Container:
+    """The platform on ``settings``; ``background_sweep`` False: no sweep thread (a one-off command)."""
     engine = make_engine(settings.sqlalchemy_url, pool_size=settings.db_pool_size)
     uow = SqlUnitOfWorkFactory(engine)
     clock = clock or SystemClock()
@@ -97,6 +109,10 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
     risk = StrategyAssessor(uow=uow, scorer=risk_model, connector=connectors)
     # SQLite shares one fsync among concurrent decisions; PostgreSQL groups commits itself.
     decision_log = GroupCommitLog(uow) if settings.is_sqlite else DirectDecisionLog(uow)
+    # The payments use cases share the gate's units of work, so SQLite writers still queue in one line.
+    payments = SqlPaymentsUnitOfWorkFactory(uow)
+    queries = QueryService(uow)
+    holds = HoldService(payments, processor, clock)
     container = Container(
         settings=settings, engine=engine, uow=uow, clock=clock, catalog=catalog,
         auth=Authenticator(uow, ttl_s=settings.cache_ttl_s),
@@ -104,15 +120,23 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
         entries=EntryService(uow=uow, catalog=catalog, clock=clock, processor=processor, handlers=handlers,
                              risk=risk, observer=observer, decision_log=decision_log),
         exits=ExitService(uow=uow, catalog=catalog, clock=clock, handlers=handlers),
-        queries=QueryService(uow), feedback=FeedbackService(uow, clock), observer=observer, passwords=passwords,
+        queries=queries, feedback=FeedbackService(uow, clock), observer=observer, passwords=passwords,
         connectors=connectors, connectivity=ConnectivityService(uow=uow, probe=connectors),
         console_auth=ConsoleAuthService(uow=uow, clock=clock, passwords=passwords,
                                         sessions=SqlConsoleSessions(engine), failures=SqlSignInFailures(engine)),
         dashboard=DashboardService(uow=uow, queries=SqlDashboardQueries(engine), clock=clock),
-        risk_model=risk_model, palm=palm)
+        risk_model=risk_model, palm=palm, holds=holds, trip_closing=TripClosingService(payments, clock),
+        sweeper=TripSweeper(payments, holds, clock), trip_views=TripViews(queries, SqlHoldSummaries(uow)))
     container._closers.append(connectors.close)
     if isinstance(decision_log, GroupCommitLog):
         container._closers.append(decision_log.close)
+    close_processor = getattr(processor, "close", None)
+    if callable(close_processor):
+        container._closers.append(close_processor)
     palm.start()  # loads the index in the background, then follows the change log
     container._closers.append(palm.stop)
+    if background_sweep and settings.sweep_interval_s > 0:
+        sweeps = SweepThread(container.sweeper.sweep, interval_s=settings.sweep_interval_s)
+        sweeps.start()
+        container._closers.append(sweeps.stop)
     return container

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     stripe_api_key: SecretStr | None = None
     stripe_api_base: str | None = None  # default Stripe's own; tests point it at a local server
     sandbox_ledger: str | None = None  # a file where the sandbox processor appends each hold and release
+    # The trip sweeps (DESIGN 10) run in every process this often, jittered by a fifth either way; a
+    # trip must close within 60 s of its maxTripMinutes, so 45 s is the most (45 x 1.2 = 54 s).
+    # 0: no sweep in the background, for a deployment that runs `entrygate trips sweep` itself.
+    sweep_interval_s: float = Field(default=30.0, ge=0, le=45)
     model_dir: str | None = None
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     cache_ttl_s: float = Field(default=2.0, ge=0)

@@ -12,7 +12,7 @@ from entrygate.cli.main import app
 
 def test_every_feature_sub_command_is_registered():
     names = set(get_command(app).commands)
-    assert {"serve", "db", "admin", "demo", "simulate", "risk", "retailer"} <= names
+    assert {"serve", "db", "admin", "trips", "demo", "simulate", "risk", "retailer"} <= names
 
 
 @pytest.mark.parametrize("module", ["entrygate.risk.cli", "entrygate.retailer.cli"])

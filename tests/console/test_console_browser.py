@@ -8,7 +8,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from consolekit import sign_in
+from consolekit import A11Y_PROBLEMS, sign_in
 from support.server import card, entry, new_par
 
 pytestmark = pytest.mark.browser
@@ -217,30 +217,6 @@ def test_another_retailers_store_is_not_visible(signed_page, shared_login, platf
     expect(page.get_by_role("heading", name="Not found")).to_be_visible()
 
 
-
-_A11Y_PROBLEMS = """() => {
-  const problems = [];
-  if (!document.documentElement.lang) problems.push("no lang on <html>");
-  if (document.querySelectorAll("main").length !== 1) problems.push("not exactly one <main>");
-  if (document.querySelectorAll("h1").length !== 1) problems.push("not exactly one <h1>");
-  for (const el of document.querySelectorAll("input:not([type=hidden]), select, textarea")) {
-    if (el.closest("[aria-hidden=true]")) continue;
-    if (!(el.labels && el.labels.length) && !el.getAttribute("aria-label")) problems.push("unlabelled " + (el.name || el.id));
-  }
-  for (const b of document.querySelectorAll("button")) {
-    if (!b.textContent.trim() && !b.getAttribute("aria-label")) problems.push("button without a name");
-  }
-  for (const svg of document.querySelectorAll("svg[role=img]")) {
-    const ids = (svg.getAttribute("aria-labelledby") || "").split(" ").filter(Boolean);
-    if (!ids.length || ids.some((id) => !document.getElementById(id))) problems.push("chart without a name");
-  }
-  const ids = [...document.querySelectorAll("[id]")].map((e) => e.id);
-  const dupes = ids.filter((id, i) => ids.indexOf(id) !== i);
-  if (dupes.length) problems.push("duplicate ids " + dupes.join(","));
-  return problems;
-}"""
-
-
 def test_pages_have_landmarks_labels_and_names(signed_page, shared_login, platform):
     page = signed_page
     store = platform.store(retailer=(shared_login.retailer_id, shared_login.retailer_key), exit_gates=("exit-1",))
@@ -248,4 +224,4 @@ def test_pages_have_landmarks_labels_and_names(signed_page, shared_login, platfo
     for path in ("/console/stores", "/console/new-store", base, base + "/setup", base + "/live", base + "/trips",
                  base + "/balances", base + "/dashboard"):
         page.goto(path)
-        assert page.evaluate(_A11Y_PROBLEMS) == [], path
+        assert page.evaluate(A11Y_PROBLEMS) == [], path

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ from entrygate.adapters.db.console_store import SqlConsoleSessions, SqlSignInFai
 from entrygate.bootstrap import build
 from entrygate.console.simulate import simulate_entry
 from entrygate.domain.channels import Channel, GateDirection
+from entrygate.domain.holds import HoldStatus
 from entrygate.domain.keys import KeyKind
 from entrygate.domain.money import Money
 from entrygate.domain.records import DecisionRecord
@@ -134,6 +136,30 @@ def test_trips_and_outstanding_balances(world):
     assert (owed.amount, owed.currency, owed.trips, owed.brand, owed.last4) == (Decimal("13.4"), "USD", 1, "VISA",
                                                                                 "4242")
     assert owed.instrument_id == opened["visitor"]["id"]
+
+
+def test_a_captured_hold_counts_at_every_store_of_the_retailer(world):
+    c, _, store, me = world
+    sister = replace(store, store_id="s-" + uuid.uuid4().hex[:6], name="Sister")
+    c.admin.create_store(OPERATOR, sister)
+    c.admin.add_gate(OPERATOR, sister.store_id, gate_id="lane-2", direction=GateDirection.ENTRY)
+    here, kept, released = (_tap(c, me, store, "4242424242424242")["shoppingTripId"] for _ in range(3))
+    there = simulate_entry(c, me, sister.store_id, gate_id="lane-2", card_number="4242424242424242",
+                           party_size=1)["shoppingTripId"]
+    # A capture and a payment-status report feed the same balance (DESIGN 10): the later one stands.
+    c.holds.capture(me, here, amount=Money.of("18.40", "USD"), idempotency_key="k-here")
+    c.holds.cancel(me, released, idempotency_key="k-released")
+    with c.uow(write=True) as uow:
+        uow.trips.report_payment(there, total=Decimal("7"), settled=Decimal("0"), status_time=T0, at=T0)
+        uow.trips.report_payment(here, total=Decimal("18.40"), settled=Decimal("8.40"), status_time=T0, at=T0)
+        uow.commit()
+    trips = c.queries.trips(me, store.store_id, status=None, limit=10)
+    assert c.dashboard.hold_statuses(me, store.store_id, trips) == {
+        here: HoldStatus.CAPTURED, kept: HoldStatus.HELD, released: HoldStatus.RELEASED}
+    [owed] = c.dashboard.balances(me, store.store_id)
+    assert (owed.amount, owed.at_store, owed.trips) == (Decimal("17"), Decimal("10"), 2)
+    [seen_there] = c.dashboard.balances(me, sister.store_id)
+    assert (seen_there.amount, seen_there.at_store) == (Decimal("17"), Decimal("7"))
 
 
 def test_another_retailer_sees_nothing(world):

@@ -1,16 +1,24 @@
 """``DashboardQueries``: what the console reads of recorded decisions, exits and trips."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
 from entrygate.adapters.db.dashboard_queries import SqlDashboardQueries
+from entrygate.adapters.db.payments import SqlPaymentsUnitOfWorkFactory
+from entrygate.adapters.db.uow import SqlUnitOfWorkFactory
 from entrygate.adapters.memory.dashboard import MemoryDashboardQueries
+from entrygate.adapters.memory.payments import MemoryPayments
+from entrygate.domain.holds import Hold, HoldStatus
+from entrygate.domain.money import Money
 from entrygate.services.ports.console import ConnectorCalls, LiveFilter
+from entrygate.services.ports.payments import HoldAnswer
 from support.contracts import T0, add_decisions, add_trips, decision, exit_record, instrument, later, shop, trip
 from support.factories import card
+from support.payments_storage import intent
 
 EVERYTHING = LiveFilter()
 
@@ -164,3 +172,47 @@ def test_outstanding_balances_are_grouped_by_card_and_currency_largest_first(por
         ("v-badge", "v-badge", None, None, "USD", Decimal("3"), 1, later(30)),
     ]
     assert [b.amount for b in q.outstanding_balances(where.store_id, limit=2)] == [Decimal("25"), Decimal("16.50")]
+
+
+def test_outstanding_balances_count_every_store_of_the_retailer_and_no_other(port):
+    q, uow, where = port
+    sister = shop(uow, retailer_id=where.retailer_id)  # another store of the same retailer
+    visa = instrument(uow, card(brand="VISA", last4="4242"))
+    trips = {"here": trip(where, instrument_id=visa, visitor_id="v-visa"),
+             "sister": trip(sister, instrument_id=visa, visitor_id="v-visa"),
+             "sister_only": trip(sister, visitor_id="v-qr", channel="QR_CODE"),
+             "other_retailer": trip(shop(uow), instrument_id=visa, visitor_id="v-visa")}
+    add_trips(uow, *trips.values())
+    with uow(write=True) as u:
+        for name, (total, settled) in {"here": ("10", "4"), "sister": ("8.50", "0"), "sister_only": ("2", "0"),
+                                       "other_retailer": ("99", "0")}.items():
+            u.trips.report_payment(trips[name].trip_id, total=Decimal(total), settled=Decimal(settled),
+                                   status_time=later(5), at=later(5))
+        u.commit()
+    here = q.outstanding_balances(where.store_id, limit=10)
+    assert [(b.instrument_id, b.amount, b.trips, b.at_store) for b in here] == [
+        (visa, Decimal("14.50"), 2, Decimal("6")), ("v-qr", Decimal("2"), 1, Decimal("0"))]
+    # The sister store sees the same debts: one retailer, one balance.
+    assert [(b.instrument_id, b.amount, b.at_store) for b in q.outstanding_balances(sister.store_id, limit=10)] == [
+        (visa, Decimal("14.50"), Decimal("8.50")), ("v-qr", Decimal("2"), Decimal("2"))]
+    assert q.outstanding_balances("store_nope", limit=10) == []
+
+
+def test_hold_statuses_are_those_of_the_stored_holds(storage, engine):
+    where = shop(storage)
+    captured, released, untouched = (trip(where, preauth_id=f"pa_{i}") for i in range(3))
+    add_trips(storage, captured, released, untouched)
+    payments = MemoryPayments() if engine is None else SqlPaymentsUnitOfWorkFactory(SqlUnitOfWorkFactory(engine))
+    q = MemoryDashboardQueries(storage, payments) if engine is None else SqlDashboardQueries(engine)
+    for t, status in ((captured, HoldStatus.CAPTURED), (released, HoldStatus.RELEASED)):
+        opened = Hold.opened(t.preauth_id, Money(Decimal(25), "USD"))
+        done = replace(opened, status=status)
+        step = intent(t.trip_id)
+        with payments(write=True) as u:
+            assert u.holds.save_intent(step, hold=opened, expected_version=0)
+            assert u.holds.complete_intent(step.operation_id, hold=done, answer=HoldAnswer(t.trip_id, done.summary(),
+                                                                                            None), refusal=None, at=T0)
+            u.commit()
+    asked = [captured.trip_id, released.trip_id, untouched.trip_id, "trip_nope"]
+    assert q.hold_statuses(asked) == {captured.trip_id: HoldStatus.CAPTURED, released.trip_id: HoldStatus.RELEASED}
+    assert q.hold_statuses([]) == {}

@@ -15,6 +15,7 @@ from entrygate.api import (
     routes_gates,
     routes_palm,
     routes_retailer,
+    routes_trips,
 )
 from entrygate.api.deps import container
 from entrygate.api.responses import FastJSONResponse
@@ -31,6 +32,7 @@ def install(app: FastAPI) -> None:
     openapi.install(app)
     app.include_router(routes_gates.router)
     app.include_router(routes_retailer.router)
+    app.include_router(routes_trips.router)
     app.include_router(routes_feedback.router)
     app.include_router(routes_admin.router)
     app.include_router(routes_connectors.router)

@@ -15,6 +15,11 @@ class PayloadTooLarge(InvalidRequest):
 
 async def read_json(request: Request, *, max_bytes: int, refuse_pan: bool = False) -> dict[str, Any]:
     """The request's JSON, refused with a 4xx when it is too large, not JSON, or holds a card number."""
+    return parse_json(await read_bytes(request, max_bytes=max_bytes), refuse_pan=refuse_pan)
+
+
+async def read_bytes(request: Request, *, max_bytes: int) -> bytes:
+    """The request's body, refused with a 413 once it is larger than ``max_bytes``."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise PayloadTooLarge(f"body is larger than {max_bytes} bytes")
@@ -23,4 +28,4 @@ async def read_json(request: Request, *, max_bytes: int, refuse_pan: bool = Fals
         raw += chunk
         if len(raw) > max_bytes:
             raise PayloadTooLarge(f"body is larger than {max_bytes} bytes")
-    return parse_json(bytes(raw), refuse_pan=refuse_pan)
+    return bytes(raw)

@@ -37,7 +37,11 @@ def install(app: FastAPI) -> None:
     async def _service(request: Request, exc: ServiceError) -> FastJSONResponse:
         status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 500)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return FastJSONResponse(error_body(exc.code, exc.message, exc.fields), status_code=status, headers=headers)
+        answer = error_body(exc.code, exc.message, exc.fields)
+        reason = getattr(exc, "reason", None)
+        if isinstance(reason, str):
+            answer["error"]["reason"] = reason  # which rule refused (a hold's state: ALREADY_CAPTURED, ...)
+        return FastJSONResponse(answer, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> FastJSONResponse:

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
 from entrygate.api.responses import FastJSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationInfo, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from entrygate.api.body import read_json
@@ -19,6 +19,7 @@ from entrygate.domain.keys import KeyKind
 from entrygate.services.errors import InvalidRequest
 from entrygate.services.payments.feedback import PaymentReport
 from entrygate.wire.parse import parse
+from entrygate.wire.schemas import Currency, within_minor_units
 
 router = APIRouter(tags=["feedback"])
 
@@ -32,8 +33,13 @@ class _Model(BaseModel):
 
 
 class Amount(_Model):
+    code: Currency  # first, so that the amount's check can see it
     amount: Decimal = Field(ge=0, le=Decimal("10000000"), allow_inf_nan=False, decimal_places=4)
-    code: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+    @field_validator("amount")
+    @classmethod
+    def _precision(cls, amount: Decimal, info: ValidationInfo) -> Decimal:
+        return within_minor_units(amount, info.data.get("code"))
 
 
 class PaymentStatusIn(_Model):

@@ -11,9 +11,9 @@ from starlette.concurrency import run_in_threadpool
 from entrygate.api.deps import container, principal
 from entrygate.domain.channels import TripStatus
 from entrygate.domain.keys import KeyKind
-from entrygate.services.trips.queries import trip_view
 from entrygate.wire.decisions import decision_view
 from entrygate.wire.parse import parse
+from entrygate.wire.trips import trip_view
 
 router = APIRouter(tags=["retailer"])
 READERS = (KeyKind.RETAILER, KeyKind.OPERATOR)
@@ -32,16 +32,17 @@ class DecisionQuery(BaseModel):
 @router.get("/v1/trips/{shoppingTripId}")
 async def get_trip(shoppingTripId: str, request: Request) -> dict[str, Any]:
     who = principal(request, *READERS)
-    return trip_view(await run_in_threadpool(container(request).queries.trip, who, shoppingTripId))
+    found = await run_in_threadpool(container(request).trip_views.trip, who, shoppingTripId)
+    return trip_view(found.trip, found.hold)
 
 
 @router.get("/v1/stores/{storeId}/trips")
 async def list_trips(storeId: str, request: Request) -> dict[str, Any]:
     who = principal(request, *READERS)
     q = parse(TripQuery, dict(request.query_params))
-    trips = await run_in_threadpool(container(request).queries.trips, who, storeId,
+    trips = await run_in_threadpool(container(request).trip_views.trips, who, storeId,
                                     status=q.status.value if q.status else None, limit=q.limit)
-    return {"trips": [trip_view(t) for t in trips]}
+    return {"trips": [trip_view(t.trip, t.hold) for t in trips]}
 
 
 @router.get("/v1/stores/{storeId}/decisions")

@@ -12,8 +12,10 @@ app = typer.Typer(help="entrygate: entry decisions for checkout-free stores.", n
                   pretty_exceptions_enable=False)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 admin_app = typer.Typer(help="Operator administration.", no_args_is_help=True)
+trips_app = typer.Typer(help="Trips and the money they hold.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
+app.add_typer(trips_app, name="trips")
 
 
 @app.callback()
@@ -117,6 +119,34 @@ def create_token(database_url: Optional[str] = typer.Option(None, help="Override
         typer.echo(container.admin.create_operator_token())
     finally:
         container.close()
+
+
+@trips_app.command("sweep")
+def trips_sweep(database_url: Optional[str] = typer.Option(None, help="Overrides ENTRYGATE_DATABASE_URL.")) -> None:
+    """Run the timeout and release sweeps once, now; prints what they did.
+
+    Closes the open trips past their store's maxTripMinutes (closedBy TIMEOUT), then releases the
+    holds nobody settled within preauthReleaseHours of their trip's close. Safe beside running
+    servers: each trip is closed and each hold released once, whoever gets there first.
+    """
+    from entrygate.bootstrap import build
+    from entrygate.services.ports.storage import StorageError
+
+    settings = _settings(database_url)
+    _require_processor(settings)
+    _require_current_schema(settings.sqlalchemy_url)
+    container = build(settings, background_sweep=False)
+    try:
+        report = container.sweeper.sweep()
+    except StorageError as exc:
+        typer.echo(f"entrygate: the sweep stopped: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        container.close()
+    typer.echo(f"closed: {report.closed}, released: {report.released}")
+    if report.deferred:
+        typer.echo(f"entrygate: {report.deferred} release(s) could not be done now; the next sweep retries them",
+                   err=True)
 
 
 def _recorded_history(database_url: Optional[str], **options):  # noqa: ANN003, ANN202 - risk.cli.DatabaseSource

@@ -14,6 +14,7 @@ from starlette.datastructures import FormData
 
 from entrygate.domain.patterns import MAX_PATTERN_LENGTH
 from entrygate.domain.store import CONNECTOR_NAMES, DEFAULT_QR_PATTERN, StoreConfig
+from entrygate.domain.trips import DEFAULT_MAX_TRIP_MINUTES, DEFAULT_PREAUTH_RELEASE_HOURS
 from entrygate.services.errors import InvalidRequest, ServiceError
 
 FORM_LEVEL = "__all__"
@@ -27,6 +28,8 @@ _FRIENDLY = {
     "authorizedAmount": "Enter an amount greater than zero, like 25.00.",
     "entryMethods": "Choose at least one entry method.",
     "maxPartySize": "Enter a whole number from 1 to 20.",
+    "maxTripMinutes": "Enter a whole number of minutes from 5 to 1440.",
+    "preauthReleaseHours": "Enter a whole number of hours from 0 to 720.",
     "qrPattern": f"Enter a regular expression (RE2 syntax) of at most {MAX_PATTERN_LENGTH} characters.",
     "badgeFormats": "Choose from the listed formats.",
     **{f"connectors.{n}.url": "Enter the connector's address, starting with http:// or https://."
@@ -38,6 +41,7 @@ _FRIENDLY = {
 # The form's fields in the order the page shows them.
 _ORDER = ["storeId", "name", "timezone", "country", "currency", "authorizedAmount", "entryMethods", "riskStrategy",
           "riskTolerance", "fallbackDecision", "qrPattern", "badgeFormats", "maxPartySize", "antiPassback",
+          "maxTripMinutes", "preauthReleaseHours",
           *[f"connectors.{n}.{leaf}" for n in CONNECTOR_NAMES for leaf in ("url", "timeoutMs", "secret")]]
 # pydantic's wording, which names types rather than what to type; a service's own message is kept.
 _PYDANTIC_PHRASES = ("Input ", "String ", "List ", "Decimal ", "Value error", "Field required", "Extra ",
@@ -62,6 +66,7 @@ def values_from_store(store: StoreConfig) -> dict[str, Any]:
         "riskTolerance": store.risk_tolerance.value, "fallbackDecision": store.fallback_decision.value,
         "qrPattern": store.qr_pattern, "badgeFormats": set(store.badge_formats),
         "maxPartySize": str(store.max_party_size), "antiPassback": store.anti_passback.value,
+        "maxTripMinutes": str(store.max_trip_minutes), "preauthReleaseHours": str(store.preauth_release_hours),
     }
     for name in CONNECTOR_NAMES:
         c = store.connectors.get(name)
@@ -78,6 +83,7 @@ def new_store_values() -> dict[str, Any]:
         "entryMethods": {"CREDIT_CARD"}, "riskStrategy": "NONE", "riskTolerance": "MEDIUM",
         "fallbackDecision": "DENY", "qrPattern": DEFAULT_QR_PATTERN, "badgeFormats": {"H10301"},
         "maxPartySize": "4", "antiPassback": "NONE",
+        "maxTripMinutes": str(DEFAULT_MAX_TRIP_MINUTES), "preauthReleaseHours": str(DEFAULT_PREAUTH_RELEASE_HOURS),
     }
     for name in CONNECTOR_NAMES:
         values.update({f"connectors.{name}.url": "", f"connectors.{name}.timeoutMs": "800",
@@ -89,7 +95,7 @@ def values_from_form(form: FormData, *, saved: dict[str, Any] | None = None) -> 
     """A posted form's values, to show it again after an error (never a pasted secret)."""
     values: dict[str, Any] = {k: _text(form, k) for k in (
         "storeId", "name", "timezone", "country", "currency", "authorizedAmount", "riskStrategy", "riskTolerance",
-        "fallbackDecision", "maxPartySize", "antiPassback")}
+        "fallbackDecision", "maxPartySize", "antiPassback", "maxTripMinutes", "preauthReleaseHours")}
     values["qrPattern"] = form.get("qrPattern") if isinstance(form.get("qrPattern"), str) else ""
     values["entryMethods"] = set(_list(form, "entryMethods"))
     values["badgeFormats"] = set(_list(form, "badgeFormats"))
@@ -119,6 +125,9 @@ def store_body(form: FormData) -> dict[str, Any]:
     }
     if _text(form, "storeId"):
         body["storeId"] = _text(form, "storeId")
+    for name in ("maxTripMinutes", "preauthReleaseHours"):
+        if name in form:  # a form without the field leaves the setting as it is (or at its default)
+            body[name] = _text(form, name) or None
     for name in CONNECTOR_NAMES:
         url = _text(form, f"connectors.{name}.url")
         if not url:
@@ -181,6 +190,7 @@ def _form_field(path: str) -> str:
             return f"connectors.{parts[1]}.{leaf}"
         return FORM_LEVEL
     if path in ("storeId", "name", "timezone", "currency", "country", "entryMethods", "riskStrategy",
-                "riskTolerance", "fallbackDecision", "qrPattern", "badgeFormats", "maxPartySize", "antiPassback"):
+                "riskTolerance", "fallbackDecision", "qrPattern", "badgeFormats", "maxPartySize", "antiPassback",
+                "maxTripMinutes", "preauthReleaseHours"):
         return path
     return FORM_LEVEL

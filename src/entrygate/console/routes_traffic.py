@@ -1,4 +1,4 @@
-"""A store's traffic: live decisions, trips, outstanding balances and the dashboard."""
+"""A store's traffic: live decisions and the dashboard (trips and balances: ``routes_trips.py``)."""
 from __future__ import annotations
 
 from datetime import timezone
@@ -12,7 +12,6 @@ from entrygate.console import charts
 from entrygate.console.web import ConsoleRoute, Visit, call, container, render, signed_in
 from entrygate.domain.channels import Channel, DecisionOutcome
 from entrygate.services.console.dashboard import WINDOWS_MINUTES, Dashboard, LiveFilter
-from entrygate.services.errors import NotFound
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
@@ -54,36 +53,6 @@ async def live_rows(store_id: str, request: Request, visit: Visit = Depends(sign
     response = render(request, "_live_rows.html", {"store": store, "rows": rows})
     response.headers["X-Console-After"] = str(max([after_id, *(r.decision_id for r in rows)]))
     return response
-
-
-@router.get("/console/stores/{store_id}/trips")
-async def trips(store_id: str, request: Request, visit: Visit = Depends(signed_in)) -> Response:
-    c = container(request)
-    store = await call(c.admin.get_store, visit.principal, store_id)
-    status = request.query_params.get("status")
-    status = status if status in ("OPEN", "CLOSED") else None
-    listed = await call(c.queries.trips, visit.principal, store_id, status=status, limit=200)
-    return render(request, "trips.html", {"store": store, "tab": "trips", "trips": listed, "status": status})
-
-
-@router.get("/console/stores/{store_id}/trips/{trip_id}")
-async def trip(store_id: str, trip_id: str, request: Request, visit: Visit = Depends(signed_in)) -> Response:
-    c = container(request)
-    store = await call(c.admin.get_store, visit.principal, store_id)
-    found = await call(c.queries.trip, visit.principal, trip_id)
-    if found.store_id != store.store_id:
-        raise NotFound(f"trip {trip_id} not found")
-    decisions, exits = await call(c.dashboard.trip_history, visit.principal, found)
-    return render(request, "trip.html", {"store": store, "tab": "trips", "trip": found, "decisions": decisions,
-                                         "exits": exits})
-
-
-@router.get("/console/stores/{store_id}/balances")
-async def balances(store_id: str, request: Request, visit: Visit = Depends(signed_in)) -> Response:
-    c = container(request)
-    store = await call(c.admin.get_store, visit.principal, store_id)
-    owed = await call(c.dashboard.balances, visit.principal, store_id)
-    return render(request, "balances.html", {"store": store, "tab": "balances", "balances": owed})
 
 
 @router.get("/console/stores/{store_id}/dashboard")

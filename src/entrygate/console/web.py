@@ -21,6 +21,7 @@ from starlette.datastructures import FormData
 from starlette.templating import Jinja2Templates
 
 from entrygate.bootstrap import Container
+from entrygate.console.display import amount_input, money_text
 from entrygate.console.session import CSRF_FIELD, Cookies, same_origin
 from entrygate.services.auth import Principal
 from entrygate.services.console.auth import ConsoleUser, SignInThrottled
@@ -116,20 +117,14 @@ def _localtime(value: datetime | None, tz: str | None = None, fmt: str = "%Y-%m-
     return local.strftime(fmt) + " " + (local.tzname() or "")
 
 
-def _money(value: Any, currency: str | None = None) -> str:
-    if value is None:
-        return "—"
-    text = f"{float(value):,.2f}"
-    return f"{text} {currency}" if currency else text
-
-
 def _make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES))
     env = templates.env
     env.trim_blocks = True
     env.lstrip_blocks = True
     env.filters["localtime"] = _localtime
-    env.filters["money"] = _money
+    env.filters["money"] = money_text
+    env.filters["amount_input"] = amount_input
     env.filters["urlquote"] = lambda s: quote(str(s), safe="")
     env.globals["CSRF_FIELD"] = CSRF_FIELD
     return templates

@@ -10,6 +10,7 @@ from entrygate.domain.channels import AntiPassback, Channel, FallbackDecision, R
 from entrygate.domain.money import Money
 from entrygate.domain.outbound import url_refusal
 from entrygate.domain.patterns import PatternRefused, check_pattern
+from entrygate.domain.trips import DEFAULT_MAX_TRIP_MINUTES, DEFAULT_PREAUTH_RELEASE_HOURS
 
 DEFAULT_QR_PATTERN = r"^EG1\.[A-Za-z0-9_-]+\.[0-9]+\.[A-Za-z0-9_-]+$"
 CONNECTOR_NAMES = ("identity", "shopperAuthorization")
@@ -18,6 +19,11 @@ ID_PATTERN = re.compile(r"^[0-9A-Za-z_-]{1,255}$")
 # Why a cap: a party shares one credential and one pre-authorization; beyond a family or a small
 # group, the store should see separate taps.
 MAX_PARTY_SIZE_LIMIT = 20
+# DESIGN 10: a trip lasts 5 minutes to a day before the platform closes it; a hold nobody settled
+# is released from the moment its trip closes (0) up to 30 days later, about as long as card
+# networks keep an authorization.
+MAX_TRIP_MINUTES_RANGE = (5, 1440)
+PREAUTH_RELEASE_HOURS_RANGE = (0, 720)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +55,8 @@ class StoreConfig:
     anti_passback: AntiPassback = AntiPassback.NONE
     connectors: dict[str, ConnectorConfig] = field(default_factory=dict)
     country: str | None = None
+    max_trip_minutes: int = DEFAULT_MAX_TRIP_MINUTES
+    preauth_release_hours: int = DEFAULT_PREAUTH_RELEASE_HOURS
 
     def accepts(self, channel: Channel) -> bool:
         return channel in self.entry_methods
@@ -77,6 +85,11 @@ def check_store(config: StoreConfig, *, allow_private_urls: bool = False) -> Non
         raise StoreConfigError("authorizedAmount.value", "must be greater than zero")
     if not 1 <= config.max_party_size <= MAX_PARTY_SIZE_LIMIT:
         raise StoreConfigError("maxPartySize", f"must be between 1 and {MAX_PARTY_SIZE_LIMIT}")
+    for name, value, (low, high) in (("maxTripMinutes", config.max_trip_minutes, MAX_TRIP_MINUTES_RANGE),
+                                     ("preauthReleaseHours", config.preauth_release_hours,
+                                      PREAUTH_RELEASE_HOURS_RANGE)):
+        if not low <= value <= high:
+            raise StoreConfigError(name, f"must be between {low} and {high}")
     try:
         check_pattern(config.qr_pattern)
     except PatternRefused as exc:

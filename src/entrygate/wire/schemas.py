@@ -7,7 +7,18 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from entrygate.domain.channels import (
     AntiPassback,
@@ -18,10 +29,40 @@ from entrygate.domain.channels import (
     RiskStrategy,
     RiskTolerance,
 )
+from entrygate.domain.currencies import UnknownCurrency, minor_units
+from entrygate.domain.trips import DEFAULT_MAX_TRIP_MINUTES, DEFAULT_PREAUTH_RELEASE_HOURS
 
 Id = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_-]{1,255}$")]
 EventId = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_.:-]{1,64}$")]
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
+def _iso4217(code: str) -> str:
+    try:
+        minor_units(code)
+    except UnknownCurrency as exc:
+        # Not a ValueError's "Value error, ...": the console shows this sentence as it is.
+        raise PydanticCustomError("currency", str(exc)) from None
+    return code
+
+
+def within_minor_units(amount: Decimal, currency: str | None) -> Decimal:
+    """``amount`` if it has no more decimals than ISO 4217 gives ``currency`` (JPY 1.5 is refused).
+
+    The one check of every money input's precision; a currency that failed its own check is
+    left to that error.
+    """
+    if currency is None:
+        return amount
+    places = minor_units(currency)
+    exponent = amount.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > places:
+        raise PydanticCustomError("money_precision", "has more decimals than {currency} has ({places})",
+                                  {"currency": currency, "places": places})
+    return amount
+
+
+# Three capital letters that ISO 4217 lists as a currency one can be charged in.
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$"), AfterValidator(_iso4217)]
 
 
 class Model(BaseModel):
@@ -29,8 +70,14 @@ class Model(BaseModel):
 
 
 class MoneyIn(Model):
-    value: Decimal = Field(ge=0, le=Decimal("1000000"), allow_inf_nan=False, decimal_places=4)
+    # The currency is declared first so that the amount's check can see it.
     currencyCode: Currency
+    value: Decimal = Field(ge=0, le=Decimal("1000000"), allow_inf_nan=False, decimal_places=4)
+
+    @field_validator("value")
+    @classmethod
+    def _precision(cls, value: Decimal, info: ValidationInfo) -> Decimal:
+        return within_minor_units(value, info.data.get("currencyCode"))
 
 
 class CardCredentialIn(Model):
@@ -129,6 +176,8 @@ class StoreFields(Model):
     badgeFormats: list[str] | None = None
     maxPartySize: int = Field(default=4, ge=1, le=100)
     antiPassback: AntiPassback = AntiPassback.NONE
+    maxTripMinutes: int = Field(default=DEFAULT_MAX_TRIP_MINUTES, ge=5, le=1440)
+    preauthReleaseHours: int = Field(default=DEFAULT_PREAUTH_RELEASE_HOURS, ge=0, le=720)
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = None
     connectors: dict[str, ConnectorIn] | None = None
 
@@ -153,6 +202,8 @@ class StorePatch(Model):
     badgeFormats: list[str] | None = None
     maxPartySize: int | None = Field(default=None, ge=1, le=100)
     antiPassback: AntiPassback | None = None
+    maxTripMinutes: int | None = Field(default=None, ge=5, le=1440)
+    preauthReleaseHours: int | None = Field(default=None, ge=0, le=720)
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = None
     connectors: dict[str, ConnectorIn] | None = None
 
@@ -164,3 +215,13 @@ class GateIn(Model):
 
 class GatePatch(Model):
     enabled: bool
+
+
+class HoldAmountIn(Model):
+    """The body of a capture, an adjust or a refund of a trip's pre-authorization."""
+
+    amount: MoneyIn
+
+
+class CancelIn(Model):
+    """The body of a cancel: nothing (no body, or an object whose fields are ignored)."""

@@ -19,14 +19,16 @@ def draft_from_input(body: StoreIn, retailer_id: str) -> StoreDraft:
         risk_tolerance=body.riskTolerance, fallback_decision=body.fallbackDecision,
         qr_pattern=body.qrPattern or DEFAULT_QR_PATTERN,
         badge_formats=tuple(body.badgeFormats) if body.badgeFormats is not None else ("H10301",),
-        max_party_size=body.maxPartySize, anti_passback=body.antiPassback, country=body.country)
+        max_party_size=body.maxPartySize, anti_passback=body.antiPassback, country=body.country,
+        max_trip_minutes=body.maxTripMinutes, preauth_release_hours=body.preauthReleaseHours)
     return StoreDraft(config, _connectors(body.connectors or {}))
 
 
 _PATCH_FIELDS = {
     "name": "name", "timezone": "timezone", "currency": "currency", "riskStrategy": "risk_strategy",
     "riskTolerance": "risk_tolerance", "fallbackDecision": "fallback_decision", "qrPattern": "qr_pattern",
-    "maxPartySize": "max_party_size", "antiPassback": "anti_passback",
+    "maxPartySize": "max_party_size", "antiPassback": "anti_passback", "maxTripMinutes": "max_trip_minutes",
+    "preauthReleaseHours": "preauth_release_hours",
 }
 
 
@@ -65,7 +67,8 @@ def store_view(store: StoreConfig, *, generated_secrets: Mapping[str, str] | Non
         "riskStrategy": store.risk_strategy.value, "riskTolerance": store.risk_tolerance.value,
         "fallbackDecision": store.fallback_decision.value, "qrPattern": store.qr_pattern,
         "badgeFormats": list(store.badge_formats), "maxPartySize": store.max_party_size,
-        "antiPassback": store.anti_passback.value, "country": store.country, "connectors": connectors,
+        "antiPassback": store.anti_passback.value, "maxTripMinutes": store.max_trip_minutes,
+        "preauthReleaseHours": store.preauth_release_hours, "country": store.country, "connectors": connectors,
     }
 
 

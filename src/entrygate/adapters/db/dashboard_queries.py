@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -21,6 +21,7 @@ from sqlalchemy.sql import ColumnElement
 from entrygate.adapters.db import tables as t
 from entrygate.adapters.db.faults import STORAGE_FAULTS, describe, end_quietly
 from entrygate.domain.decision import ExitResult
+from entrygate.domain.holds import HoldStatus
 from entrygate.services.ports.console import (BEFORE_IDENTITY, Balance, ConnectorCalls, DecisionRow, ExitRow,
                                               LiveFilter)
 from entrygate.services.ports.storage import StorageError
@@ -149,19 +150,30 @@ class SqlDashboardQueries:
         return [ExitRow(r.event_id, r.decided_at, r.result, ExitResult(r.result).message) for r in rows]
 
     def outstanding_balances(self, store_id: str, *, limit: int) -> list[Balance]:
-        s, i = t.shopping_trips.c, t.payment_instruments.c
-        owed = func.sum(s.total_amount - func.coalesce(s.settled_amount, 0)).label("owed")
+        s, i, st = t.shopping_trips.c, t.payment_instruments.c, t.stores.c
+        unpaid = s.total_amount - s.settled_amount
+        owed = func.sum(unpaid).label("owed")
+        here = func.sum(case((s.store_id == store_id, unpaid), else_=0))
         who = func.coalesce(s.instrument_id, s.visitor_id)
+        owner = select(st.retailer_id).where(st.store_id == store_id).scalar_subquery()
+        # The gate's rule (repositories._OUTSTANDING): the trips of every store of the store's retailer,
+        # with both amounts reported and the total above the settled.
         stmt = (select(who.label("instrument_id"), func.min(s.visitor_id), func.min(i.brand), func.min(i.last4),
-                       s.currency, owed, func.count(), func.max(s.payment_status_time))
-                .select_from(t.shopping_trips.outerjoin(t.payment_instruments,
-                                                        s.instrument_id == i.instrument_id))
-                .where(and_(s.store_id == store_id, s.total_amount.is_not(None),
-                            s.total_amount > func.coalesce(s.settled_amount, 0)))
-                .group_by(who, s.currency).order_by(literal_column("owed").desc()).limit(limit))
-        return [Balance(str(r[0]), str(r[1]), r[2], r[3], r[4], Decimal(str(r[5])), int(r[6]),
-                        _aware(r[7])) for r in self._rows(stmt)]
+                       s.currency, owed, func.count(), func.max(s.payment_status_time), here)
+                .select_from(t.shopping_trips.join(t.stores, st.store_id == s.store_id)
+                             .outerjoin(t.payment_instruments, s.instrument_id == i.instrument_id))
+                .where(and_(st.retailer_id == owner, s.total_amount.is_not(None), s.settled_amount.is_not(None),
+                            s.total_amount > s.settled_amount))
+                .group_by(who, s.currency).order_by(literal_column("owed").desc(), who).limit(limit))
+        return [Balance(str(r[0]), str(r[1]), r[2], r[3], r[4], Decimal(str(r[5])), int(r[6]), _aware(r[7]),
+                        at_store=Decimal(str(r[8] or 0))) for r in self._rows(stmt)]
 
+    def hold_statuses(self, trip_ids: Sequence[str]) -> dict[str, HoldStatus]:
+        if not trip_ids:
+            return {}
+        h = t.preauthorizations.c
+        rows = self._rows(select(h.trip_id, h.status).where(h.trip_id.in_(list(trip_ids))))
+        return {trip_id: HoldStatus(status) for trip_id, status in rows}
 
 def _row(r) -> DecisionRow:  # noqa: ANN001
     return DecisionRow(

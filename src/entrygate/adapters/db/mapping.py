@@ -7,6 +7,7 @@ from typing import Any
 from entrygate.domain.channels import AntiPassback, Channel, FallbackDecision, RiskStrategy, RiskTolerance
 from entrygate.domain.money import Money
 from entrygate.domain.store import ConnectorConfig, StoreConfig
+from entrygate.domain.trips import DEFAULT_MAX_TRIP_MINUTES, DEFAULT_PREAUTH_RELEASE_HOURS
 
 
 def store_to_json(config: StoreConfig) -> dict[str, Any]:
@@ -23,6 +24,8 @@ def store_to_json(config: StoreConfig) -> dict[str, Any]:
         "maxPartySize": config.max_party_size,
         "antiPassback": config.anti_passback.value,
         "country": config.country,
+        "maxTripMinutes": config.max_trip_minutes,
+        "preauthReleaseHours": config.preauth_release_hours,
         "connectors": {name: {"url": c.url, "secret": c.secret, "timeoutMs": c.timeout_ms}
                        for name, c in config.connectors.items()},
     }
@@ -45,6 +48,9 @@ def store_from_json(store_id: str, retailer_id: str, name: str, data: dict[str, 
         max_party_size=int(data["maxPartySize"]),
         anti_passback=AntiPassback(data["antiPassback"]),
         country=data.get("country"),
+        # Written into every store by migration 0005; the defaults stand in for a config written before it.
+        max_trip_minutes=int(data.get("maxTripMinutes", DEFAULT_MAX_TRIP_MINUTES)),
+        preauth_release_hours=int(data.get("preauthReleaseHours", DEFAULT_PREAUTH_RELEASE_HOURS)),
         connectors={name: ConnectorConfig(url=c["url"], secret=c["secret"], timeout_ms=int(c["timeoutMs"]))
                     for name, c in (data.get("connectors") or {}).items()},
     )

@@ -6,11 +6,14 @@ columns number them; percentiles are nearest-rank, as in ``adapters/db/dashboard
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from entrygate.adapters.memory.payments import MemoryPayments
 from entrygate.adapters.memory.storage import MemoryStore
 from entrygate.domain.decision import ExitResult
+from entrygate.domain.holds import HoldStatus
 from entrygate.domain.records import DecisionRecord, Trip
 from entrygate.services.ports.console import BEFORE_IDENTITY, Balance, ConnectorCalls, DecisionRow, ExitRow, LiveFilter
 
@@ -18,8 +21,11 @@ _UNAVAILABLE = "CONNECTOR_UNAVAILABLE"
 
 
 class MemoryDashboardQueries:
-    def __init__(self, memory: MemoryStore) -> None:
+    """Over the in-memory store; the holds come from ``holds``, the payments ports' store (none: no hold stored)."""
+
+    def __init__(self, memory: MemoryStore, holds: MemoryPayments | None = None) -> None:
         self._memory = memory
+        self._holds = holds
 
     def _decisions(self) -> list[tuple[int, DecisionRecord]]:
         with self._memory.lock:
@@ -103,10 +109,12 @@ class MemoryDashboardQueries:
         with self._memory.lock:
             trips = list(self._memory.data.trips.values())
             instruments = dict(self._memory.data.instruments)
+            owners = {s.store_id: s.retailer_id for s in self._memory.data.stores.values()}
+        retailer_id = owners.get(store_id)
         groups: dict[tuple[str, str], list[Trip]] = {}
         for t in trips:
-            settled = t.settled_amount or Decimal(0)
-            if t.store_id != store_id or t.total_amount is None or t.total_amount <= settled:
+            # The gate's rule: every store of the retailer, both amounts reported, the total above the settled.
+            if retailer_id is None or owners.get(t.store_id) != retailer_id or t.unpaid <= 0:
                 continue
             groups.setdefault((t.instrument_id or t.visitor_id, t.currency), []).append(t)
         out = []
@@ -114,11 +122,17 @@ class MemoryDashboardQueries:
             card = instruments.get(who)
             reported = [t.payment_status_time for t in group if t.payment_status_time is not None]
             out.append(Balance(who, min(t.visitor_id for t in group), card.brand if card else None,
-                               card.last4 if card else None, currency,
-                               sum((t.total_amount - (t.settled_amount or Decimal(0)) for t in group), Decimal(0)),
-                               len(group), _utc(max(reported)) if reported else None))
-        return sorted(out, key=lambda b: b.amount, reverse=True)[:limit]
+                               card.last4 if card else None, currency, sum((t.unpaid for t in group), Decimal(0)),
+                               len(group), _utc(max(reported)) if reported else None,
+                               at_store=sum((t.unpaid for t in group if t.store_id == store_id), Decimal(0))))
+        return sorted(out, key=lambda b: (-b.amount, b.instrument_id))[:limit]
 
+    def hold_statuses(self, trip_ids: Sequence[str]) -> dict[str, HoldStatus]:
+        if self._holds is None:
+            return {}
+        with self._holds.lock:
+            rows = dict(self._holds.data.holds)
+        return {trip_id: rows[trip_id].hold.status for trip_id in trip_ids if trip_id in rows}
 
 def _row(decision_id: int, r: DecisionRecord) -> DecisionRow:
     return DecisionRow(

@@ -7,7 +7,8 @@ first held, with a check so that a mistyped or made-up id is refused rather than
 
     pa_<kind><CUR><minor units held>_<nonce: 16 hex><check: 8 hex>     e.g. pa_nUSD5000_3f...c1
 
-``kind`` is ``n`` (ordinary), ``c`` (``tok_capture_decline``) or ``i`` (``tok_no_increment``).
+``kind`` is ``n`` (ordinary), ``c`` (``tok_capture_decline``), ``i`` (``tok_no_increment``) or ``s``
+(``tok_slow_capture``).
 The check is a keyed hash, not a secret: the sandbox moves no money; it only tells its own ids
 from others. Ids of the first sandbox (``pa_`` and 24 hex digits) still parse, with no amount.
 """
@@ -20,9 +21,9 @@ from decimal import Decimal
 
 from entrygate.domain.currencies import from_minor, to_minor
 
-ORDINARY, CAPTURE_DECLINES, NO_INCREMENT = "n", "c", "i"
+ORDINARY, CAPTURE_DECLINES, NO_INCREMENT, SLOW_CAPTURE = "n", "c", "i", "s"
 _KEY = b"entrygate-sandbox-preauth-v2"
-_ID = re.compile(r"^pa_([nci])([A-Z]{3})(\d{1,18})_([0-9a-f]{16})([0-9a-f]{8})$")
+_ID = re.compile(r"^pa_([ncis])([A-Z]{3})(\d{1,18})_([0-9a-f]{16})([0-9a-f]{8})$")
 _LEGACY_ID = re.compile(r"^pa_[0-9a-f]{24}$")
 
 

@@ -15,12 +15,14 @@ it, and there the sandbox defers to the platform's ledger, the record that survi
   elsewhere; but not for ``tok_no_increment``, whose raises are never approved;
 - a refund of a hold seen only as held is taken, as the capture may have happened elsewhere;
 - everything the token decides (declined captures, declined raises) holds as before.
+
+With a ledger file, a request under an idempotency key this process has not seen is answered
+from the ledger when any process already answered it there (``sandbox_ledger``): the sandbox
+keeps its word on idempotency across restarts, as a processor does.
 """
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -30,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from entrygate.adapters.processors import holds_id
+from entrygate.adapters.processors.sandbox_ledger import Ledger, read_ledger
 from entrygate.domain.currencies import to_minor
 from entrygate.domain.money import Money
 from entrygate.services.ports.processor import (CaptureResult, HoldStateError, IdempotencyConflict, IncrementResult,
@@ -46,7 +49,13 @@ SANDBOX_DECLINES: dict[str, tuple[str, bool]] = {
 UNAVAILABLE_TOKEN = "tok_processor_unavailable"
 CAPTURE_DECLINE_TOKEN = "tok_capture_decline"
 NO_INCREMENT_TOKEN = "tok_no_increment"
-_KINDS = {CAPTURE_DECLINE_TOKEN: holds_id.CAPTURE_DECLINES, NO_INCREMENT_TOKEN: holds_id.NO_INCREMENT}
+# A fault to inject, like the tokens above: the capture is taken, but its answer arrives only after
+# the processor deadline, so the call gives up (ProcessorUnavailable) with the money already moved.
+# What a retry under the same key must then do is replay the capture, never take it again.
+SLOW_CAPTURE_TOKEN = "tok_slow_capture"
+_KINDS = {CAPTURE_DECLINE_TOKEN: holds_id.CAPTURE_DECLINES, NO_INCREMENT_TOKEN: holds_id.NO_INCREMENT,
+          SLOW_CAPTURE_TOKEN: holds_id.SLOW_CAPTURE}
+__all__ = ["SandboxProcessor", "from_settings", "read_ledger"]
 # Memory stays bounded in a long-running demo; a hold pushed out is adopted again from its id.
 MAX_HOLDS = 100_000
 MAX_KEYS = 100_000
@@ -79,7 +88,7 @@ class SandboxProcessor:
 
     def __init__(self, *, timeout_s: float = 2.0, ledger: str | Path | None = None) -> None:
         self._timeout_s = timeout_s
-        self._ledger = Path(ledger) if ledger else None
+        self._ledger = Ledger(ledger) if ledger else None
         self.released: dict[str, str] = {}
         self._lock = threading.Lock()
         self._holds: OrderedDict[str, _Hold] = OrderedDict()
@@ -133,6 +142,14 @@ class SandboxProcessor:
 
     def capture(self, *, preauth_id: str, amount: Money, idempotency_key: str) -> CaptureResult:
         _positive(amount, "amount")
+        result = self._capture(preauth_id, amount, idempotency_key)
+        if result is _SLOW:
+            time.sleep(self._timeout_s)  # outside the lock: other holds go on meanwhile
+            raise ProcessorUnavailable(f"the capture was taken, but no answer came within {self._timeout_s:.1f}s")
+        return result
+
+    def _capture(self, preauth_id: str, amount: Money, idempotency_key: str) -> Any:
+        """The capture's result, or ``_SLOW`` when it was taken now for a ``tok_slow_capture`` hold."""
         request = ("capture", preauth_id, amount.amount, amount.currency)
         with self._lock:
             replay = self._replay(idempotency_key, request)
@@ -153,7 +170,8 @@ class SandboxProcessor:
                 hold.state, hold.captured = CAPTURED, amount.amount
                 result = CaptureResult(approved=True, captured=amount)
             self._record("capture", preauth_id, idempotency_key, amount, approved=result.approved)
-            return self._answer(idempotency_key, request, result)
+            self._answer(idempotency_key, request, result)
+            return _SLOW if hold.kind == holds_id.SLOW_CAPTURE else result
 
     def release(self, *, preauth_id: str, idempotency_key: str) -> None:
         request = ("release", preauth_id)
@@ -188,8 +206,7 @@ class SandboxProcessor:
                 raise HoldStateError(f"{amount.amount} {amount.currency} is above the {left} {hold.currency} "
                                      "captured and not yet refunded")
             hold.refunded += amount.amount
-            digest = hashlib.blake2b(f"{preauth_id}|{idempotency_key}".encode(), digest_size=12).hexdigest()
-            result = RefundResult(refund_id=f"re_{digest}", refunded=amount)
+            result = RefundResult(refund_id=_refund_id(preauth_id, idempotency_key), refunded=amount)
             self._record("refund", preauth_id, idempotency_key, amount)
             return self._answer(idempotency_key, request, result)
 
@@ -232,16 +249,12 @@ class SandboxProcessor:
             line.update(amount=str(amount.amount), currency=amount.currency)
         if approved is not None:
             line["approved"] = approved
-        data = (json.dumps(line, separators=(",", ":")) + "\n").encode()
-        # One append-mode write per line: lines from several processes never interleave.
-        fd = os.open(self._ledger, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(fd, data)
-        finally:
-            os.close(fd)
+        self._ledger.append(line)
 
     def _replay(self, key: str, request: tuple[Any, ...]) -> Any:
         seen = self._answers.get(key)
+        if seen is None and self._ledger is not None:
+            seen = self._from_ledger(key)
         if seen is None:
             return None
         if seen[0] != request:
@@ -256,6 +269,48 @@ class SandboxProcessor:
         return result
 
 
+    def _from_ledger(self, key: str) -> tuple[tuple[Any, ...], Any] | None:
+        """The request and answer another process (or this one before a restart) gave under ``key``, applied
+        to the hold as this process now knows it; None when the ledger has no such step."""
+        line = self._ledger.find(key) if self._ledger is not None else None
+        if line is None or line["op"] == "hold":  # a hold's id is the same for the same key anyway
+            return None
+        op, preauth_id = line["op"], line["preauthId"]
+        hold = self._hold(preauth_id)
+        if op == "release":
+            hold.state = RELEASED
+            self.released[preauth_id] = key
+            seen: tuple[tuple[Any, ...], Any] = (("release", preauth_id), True)
+        else:
+            money = Money(Decimal(line["amount"]), line["currency"])
+            request = (op, preauth_id, money.amount, money.currency)
+            approved = bool(line.get("approved", True))
+            if op == "capture":
+                if approved:
+                    hold.state, hold.captured = CAPTURED, money.amount
+                result: Any = CaptureResult(approved=approved, captured=money if approved else Money(Decimal(0),
+                                            money.currency), decline_code=None if approved else "generic")
+            elif op == "increment":
+                if approved:
+                    hold.held = money.amount
+                result = IncrementResult(approved=approved, held=money if approved else None,
+                                         decline_code=None if approved else "generic")
+            else:
+                hold.state, hold.refunded = CAPTURED, hold.refunded + money.amount
+                result = RefundResult(refund_id=_refund_id(preauth_id, key), refunded=money)
+            seen = (request, result)
+        self._answers[key] = seen
+        return seen
+
+
+_SLOW = object()  # what ``_capture`` returns for a capture whose answer is to come late
+
+
+def _refund_id(preauth_id: str, idempotency_key: str) -> str:
+    digest = hashlib.blake2b(f"{preauth_id}|{idempotency_key}".encode(), digest_size=12).hexdigest()
+    return f"re_{digest}"
+
+
 def _positive(amount: Money, field: str) -> None:
     if amount.amount <= 0:
         raise InvalidProcessorRequest(f"{field} must be above zero, got {amount.amount} {amount.currency}")
@@ -263,14 +318,6 @@ def _positive(amount: Money, field: str) -> None:
         to_minor(amount.amount, amount.currency)
     except ValueError as exc:
         raise InvalidProcessorRequest(f"{field}: {exc}") from None
-
-
-def read_ledger(path: str | Path) -> list[dict[str, Any]]:
-    """The lines a sandbox ledger file holds, oldest first."""
-    p = Path(path)
-    if not p.exists():
-        return []
-    return [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
 
 
 def from_settings(settings: object) -> SandboxProcessor:

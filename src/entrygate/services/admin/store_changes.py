@@ -64,6 +64,8 @@ class StoreChange:
     badge_formats: Change[tuple[str, ...]] = UNSET
     max_party_size: Change[int] = UNSET
     anti_passback: Change[AntiPassback] = UNSET
+    max_trip_minutes: Change[int] = UNSET
+    preauth_release_hours: Change[int] = UNSET
     # Why clearable: the country is optional from the start (it only tells the risk model which
     # issuers are foreign), so a wrong one must be removable, not only replaceable.
     country: Change[str | None] = UNSET

@@ -7,9 +7,11 @@ same dashboard.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from entrygate.domain.holds import HoldStatus
 from entrygate.domain.reasons import ReasonCode
 from entrygate.domain.records import Trip
 from entrygate.domain.store import StoreConfig
@@ -90,8 +92,17 @@ class DashboardService:
         return self._queries.trip_decisions(trip.trip_id), self._queries.trip_exits(trip.trip_id)
 
     def balances(self, principal: Principal, store_id: str, *, limit: int = 200) -> list[Balance]:
+        """What shoppers owe the store's retailer, over all its stores: the balance its gates deny on."""
         self._store(principal, store_id)
         return self._queries.outstanding_balances(store_id, limit=limit)
+
+    def hold_statuses(self, principal: Principal, store_id: str, trips: Sequence[Trip]) -> dict[str, HoldStatus]:
+        """The hold status of each of the store's ``trips`` that has a pre-authorization."""
+        self._store(principal, store_id)
+        held = [t for t in trips if t.store_id == store_id and t.preauth_id and t.authorized_amount is not None]
+        stored = self._queries.hold_statuses([t.trip_id for t in held])
+        # A hold no operation has touched yet is the one the trip opened with (HoldService.get does the same).
+        return {t.trip_id: stored.get(t.trip_id, HoldStatus.HELD) for t in held}
 
     def dashboard(self, principal: Principal, store_id: str, *, window_minutes: int = 60) -> Dashboard:
         store = self._store(principal, store_id)

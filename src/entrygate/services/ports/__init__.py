@@ -3,6 +3,7 @@
     storage     the unit of work and its repositories (``adapters/db``, ``adapters/memory/storage.py``)
     decisions   the decision log and one decision's writes (``adapters/db/group_commit.py``)
     payments    the payments unit of work: trips' ledger, holds, trip clocks
+    trips       the trip resource's batch read of holds
     processor   the payment processor (``adapters/processors``)
     connectors  the retailer's identity and shopper-authorization connectors, the connectivity probe
     palm        palm enrollments, the 1:N index, templates at rest

@@ -1,17 +1,18 @@
 """Console ports: sign-in sessions, the sign-in backoff's counters, the dashboard's read queries.
 
 SQL in ``adapters/db/console_store.py`` and ``adapters/db/dashboard_queries.py``, in memory in
-``adapters/memory/console.py``. Each method is its own short transaction; nothing here takes
-part in a gate decision.
+``adapters/memory/console.py`` and ``adapters/memory/dashboard.py``. Each method is its own short
+transaction; nothing here takes part in a gate decision.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
+from entrygate.domain.holds import HoldStatus
 from entrygate.domain.reasons import ReasonCode
 
 # --- sign-in -------------------------------------------------------------------------------------
@@ -117,14 +118,17 @@ class ExitRow:
 
 @dataclass(frozen=True, slots=True)
 class Balance:
+    """What one shopper (a payment method, or a visitor without one) owes a retailer in one currency."""
+
     instrument_id: str
     visitor_id: str
     brand: str | None
     last4: str | None
     currency: str
-    amount: Decimal
+    amount: Decimal  # over all of the retailer's stores: what the gate's OUTSTANDING_BALANCE counts
     trips: int
     last_reported_at: datetime | None
+    at_store: Decimal = Decimal(0)  # the part of ``amount`` left unpaid at the store asked about
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,4 +172,13 @@ class DashboardQueries(Protocol):
     def decision_by_event(self, store_id: str, event_id: str) -> DecisionRow | None: ...
     def trip_decisions(self, trip_id: str) -> list[DecisionRow]: ...
     def trip_exits(self, trip_id: str) -> list[ExitRow]: ...
-    def outstanding_balances(self, store_id: str, *, limit: int) -> list[Balance]: ...
+    def outstanding_balances(self, store_id: str, *, limit: int) -> list[Balance]:
+        """What shoppers owe the retailer that owns ``store_id``, over all of that retailer's stores
+        (DESIGN 10, the gate's own rule): per payment method (a visitor without one) and currency,
+        the sum of total - settled over trips with both reported and the total above the settled;
+        largest first."""
+        ...
+
+    def hold_statuses(self, trip_ids: Sequence[str]) -> dict[str, HoldStatus]:
+        """The status of each stored hold among ``trip_ids``; a hold no operation touched yet is absent."""
+        ...

@@ -2,10 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
-from typing import Any
 
-from entrygate.domain.money import Money
 from entrygate.domain.records import DecisionRecord, Trip
 from entrygate.services.auth import Principal
 from entrygate.services.errors import NotFound
@@ -44,17 +41,3 @@ class QueryService:
         with self._uow() as uow:
             return uow.decisions.list(store_id, since=since, limit=min(limit, MAX_PAGE))
 
-
-def trip_view(trip: Trip) -> dict[str, Any]:
-    def money(value: Decimal | None) -> dict[str, Any] | None:
-        return None if value is None else Money(value, trip.currency).to_json()
-    return {
-        "shoppingTripId": trip.trip_id, "storeId": trip.store_id, "status": trip.status.value,
-        "channel": trip.channel, "visitorId": trip.visitor_id, "partySize": trip.party_size,
-        "entryGateId": trip.entry_gate_id, "exitGateId": trip.exit_gate_id,
-        "enteredAt": trip.entered_at.isoformat().replace("+00:00", "Z"),
-        "exitedAt": trip.exited_at.isoformat().replace("+00:00", "Z") if trip.exited_at else None,
-        "authorizedAmount": money(trip.authorized_amount),
-        "totalAmount": money(trip.total_amount), "settledAmount": money(trip.settled_amount),
-        "outstanding": money(trip.unpaid) if trip.total_amount is not None else None,
-    }
