@@ -17,11 +17,8 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import os
 import resource
-import select
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,59 +27,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from support.server import TEST_SECRET, free_port, stop_server  # noqa: E402
-
-
-def start(db: str, soft_nofile: int, hard_nofile: int | None, env: dict[str, str]) -> tuple[int, subprocess.Popen]:
-    port = free_port()
-
-    def lower_limit() -> None:
-        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (soft_nofile, hard_nofile or hard))
-
-    proc = subprocess.Popen([sys.executable, "-m", "entrygate.cli.main", "serve", "--port", str(port)],
-                            env={**os.environ, "ENTRYGATE_DATABASE_URL": db, "ENTRYGATE_SECRET_KEY": TEST_SECRET,
-                                 "ENTRYGATE_LOG_LEVEL": "ERROR", **env},
-                            preexec_fn=lower_limit, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            c.request("GET", "/healthz")
-            if c.getresponse().status == 200:
-                c.close()
-                return port, proc
-        except OSError:
-            time.sleep(0.1)
-    stop_server(proc)
-    raise SystemExit("the server did not start")
-
-
-def closed_by_peer(sock: socket.socket) -> bool:
-    try:
-        return sock.recv(4096, socket.MSG_DONTWAIT) == b""
-    except BlockingIOError:
-        return False
-    except OSError:
-        return True
+from support.sockets import serving, wait_closed  # noqa: E402
 
 
 def idle(port: int, count: int, wait_s: float) -> str:
     socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(count)]
-    started, last = time.monotonic(), None
-    open_ = set(socks)
-    while open_ and time.monotonic() - started < wait_s:
-        readable, _, _ = select.select(list(open_), [], [], 0.1)
-        for s in readable:
-            if closed_by_peer(s):
-                open_.discard(s)
-                last = time.monotonic() - started
+    closed = wait_closed(socks, within=wait_s)
     for s in socks:
         s.close()
-    closed = count - len(open_)
-    when = f", the last after {last:.1f} s" if closed == count and last is not None else ""
-    return f"{closed} of {count} closed by the server within {wait_s:.0f} s{when}"
+    when = f", the last after {max(closed.values()):.1f} s" if closed and len(closed) == count else ""
+    return f"{len(closed)} of {count} closed by the server within {wait_s:.0f} s{when}"
 
 
 def trickle(port: int, wait_s: float) -> str:
@@ -96,8 +50,7 @@ def trickle(port: int, wait_s: float) -> str:
             sock.send(bytes([byte]))
         except OSError:
             return f"closed by the server after {time.monotonic() - started:.1f} s ({i} bytes sent)"
-        readable, _, _ = select.select([sock], [], [], 1.0)
-        if readable and closed_by_peer(sock):
+        if wait_closed([sock], within=1.0):
             return f"closed by the server after {time.monotonic() - started:.1f} s ({i + 1} bytes sent)"
     sock.close()
     return f"still open after {wait_s:.0f} s"
@@ -145,14 +98,12 @@ def main() -> None:
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the clients need the sockets themselves
     with tempfile.TemporaryDirectory() as tmp:
-        port, proc = start(f"sqlite:///{tmp}/eg.db", args.soft_nofile, args.hard_nofile, {})
-        try:
+        nofile = (args.soft_nofile, args.hard_nofile or hard)
+        with serving(f"sqlite:///{tmp}/eg.db", {}, nofile=nofile) as (port, _):
             print(f"idle      {idle(port, args.idle, args.wait)}")
             print(f"trickle   {trickle(port, args.wait)}")
             kept, fresh = flood(port, args.flood)
             print(f"flood     {args.flood} idle sockets: keep-alive gate connection {kept}; new connection {fresh}")
-        finally:
-            stop_server(proc)
 
 
 if __name__ == "__main__":

@@ -40,8 +40,8 @@ class _Pausing:
         u = self._inner.__enter__()
         get, barrier = u.stores.get, self._barrier
 
-        def get_then_wait(store_id: str):  # noqa: ANN202
-            store = get(store_id)
+        def get_then_wait(store_id: str, **kwargs):  # noqa: ANN003, ANN202
+            store = get(store_id, **kwargs)
             try:
                 barrier.wait(timeout=0.5)
             except threading.BrokenBarrierError:

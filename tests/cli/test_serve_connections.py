@@ -5,86 +5,31 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import resource
-import select
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from support.server import TEST_SECRET, entrygate_exe, free_port, stop_server
+from support.sockets import get, serving, wait_closed
 
 HEADER_TIMEOUT_S = 1.5
 SHORT = {"ENTRYGATE_HEADER_TIMEOUT_S": str(HEADER_TIMEOUT_S), "ENTRYGATE_BODY_TIMEOUT_S": "1.5",
          "ENTRYGATE_KEEP_ALIVE_TIMEOUT_S": "1"}
 
 
-@contextmanager
-def serving(tmp: Path, env: dict[str, str], *, nofile: tuple[int, int] | None = None
-            ) -> Iterator[tuple[int, subprocess.Popen]]:
-    """A real `entrygate serve` on a fresh SQLite file, optionally started under lowered open-file limits."""
-    port = free_port()
-
-    def limits() -> None:
-        if nofile is not None:
-            resource.setrlimit(resource.RLIMIT_NOFILE, nofile)
-
-    proc = subprocess.Popen([*entrygate_exe(), "serve", "--port", str(port)],
-                            env={**os.environ, "ENTRYGATE_DATABASE_URL": f"sqlite:///{tmp / 'eg.db'}",
-                                 "ENTRYGATE_SECRET_KEY": TEST_SECRET, "ENTRYGATE_LOG_LEVEL": "ERROR", **env},
-                            preexec_fn=limits, start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, "the server exited"
-            assert time.monotonic() < deadline, "the server did not come up"
-            try:
-                if get(http.client.HTTPConnection("127.0.0.1", port, timeout=2))[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
-        yield port, proc
-    finally:
-        stop_server(proc)
-
-
-def get(conn: http.client.HTTPConnection, path: str = "/healthz") -> tuple[int, bytes]:
-    conn.request("GET", path)
-    response = conn.getresponse()
-    return response.status, response.read()
-
-
-def wait_closed(socks: list[socket.socket], *, within: float) -> dict[socket.socket, float]:
-    """When the server closed each socket (seconds from now), for those it closed within ``within``."""
-    started, closed = time.monotonic(), {}
-    while len(closed) < len(socks) and time.monotonic() - started < within:
-        readable, _, _ = select.select([s for s in socks if s not in closed], [], [], 0.05)
-        for s in readable:
-            if peer_closed(s):
-                closed[s] = time.monotonic() - started
-    return closed
-
-
-def peer_closed(sock: socket.socket) -> bool:
-    try:
-        return sock.recv(65536, socket.MSG_DONTWAIT) == b""
-    except BlockingIOError:
-        return False
-    except OSError:
-        return True
+def _sqlite(tmp: Path) -> str:
+    return f"sqlite:///{tmp / 'eg.db'}"
 
 
 @pytest.fixture(scope="module")
 def short_server_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, subprocess.Popen]]:
     """Short timeouts, started with the common default soft open-file limit of 1,024."""
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    with serving(tmp_path_factory.mktemp("short"), SHORT, nofile=(min(1024, hard), hard)) as running:
+    with serving(_sqlite(tmp_path_factory.mktemp("short")), SHORT, nofile=(min(1024, hard), hard)) as running:
         yield running
 
 
@@ -164,7 +109,7 @@ def test_an_idle_keep_alive_connection_is_closed_after_the_keep_alive_timeout(sh
 
 def test_beyond_the_cap_a_new_connection_gets_503_at_once_and_an_admitted_gate_still_works(tmp_path):
     env = {"ENTRYGATE_MAX_CONNECTIONS": "20", "ENTRYGATE_HEADER_TIMEOUT_S": "30", "ENTRYGATE_KEEP_ALIVE_TIMEOUT_S": "30"}
-    with serving(tmp_path, env) as (port, _):
+    with serving(_sqlite(tmp_path), env) as (port, _):
         gate = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
         assert get(gate)[0] == 200
         gate_sock = gate.sock
@@ -206,7 +151,7 @@ def test_under_an_unraisable_limit_a_flood_of_idle_sockets_still_leaves_gates_an
         pytest.skip("the test itself needs about 1,200 sockets")
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
     env = {"ENTRYGATE_HEADER_TIMEOUT_S": "30", "ENTRYGATE_KEEP_ALIVE_TIMEOUT_S": "30"}
-    with serving(tmp_path, env, nofile=(1024, 1024)) as (port, _):
+    with serving(_sqlite(tmp_path), env, nofile=(1024, 1024)) as (port, _):
         gate = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
         assert get(gate)[0] == 200
         flood = []

@@ -6,6 +6,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -93,6 +94,32 @@ def sign_in(page, login: ConsoleLogin) -> None:  # noqa: ANN001
     page.get_by_label("Password").fill(login.password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/console/stores")
+
+
+# -- the store setup form -----------------------------------------------------------------------
+
+def setup_form(store: dict[str, Any], **over: Any) -> dict[str, Any]:
+    """The setup form as the page would post it for ``store`` (the API's view of it), with ``over`` typed in."""
+    form: dict[str, Any] = {
+        "name": store["name"], "timezone": store["timezone"], "country": store["country"] or "",
+        "currency": store["currency"], "authorizedAmount": f"{store['authorizedAmount']['value']:.2f}",
+        "entryMethods": store["entryMethods"], "riskStrategy": store["riskStrategy"],
+        "riskTolerance": store["riskTolerance"], "fallbackDecision": store["fallbackDecision"],
+        "qrPattern": store["qrPattern"], "badgeFormats": store["badgeFormats"],
+        "maxPartySize": str(store["maxPartySize"]), "antiPassback": store["antiPassback"],
+        "maxTripMinutes": str(store["maxTripMinutes"]), "preauthReleaseHours": str(store["preauthReleaseHours"]),
+    }
+    for name, c in store["connectors"].items():
+        form[f"connectors.{name}.url"] = c["url"]
+        form[f"connectors.{name}.timeoutMs"] = str(c["timeoutMs"])
+    form.update(over)
+    return form
+
+
+def post_setup(client: ConsoleClient, store_id: str, form: dict[str, Any]) -> httpx.Response:
+    """The setup form posted to the store's setup page, with the page's CSRF token."""
+    setup = f"/console/stores/{store_id}/setup"
+    return client.http.post(setup, data=form | {"csrf_token": client.csrf(setup)})
 
 
 # -- trip pages ----------------------------------------------------------------------------------

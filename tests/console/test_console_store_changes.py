@@ -2,26 +2,10 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+
+from consolekit import post_setup, setup_form
 
 URL = "https://retailer.example/entry"
-
-
-def _setup_form(store: dict[str, Any], **over: Any) -> dict[str, Any]:
-    """The setup form as the page would post it for ``store`` (the API's view of it), with ``over`` typed in."""
-    form: dict[str, Any] = {
-        "name": store["name"], "timezone": store["timezone"], "country": store["country"] or "",
-        "currency": store["currency"], "authorizedAmount": f"{store['authorizedAmount']['value']:.2f}",
-        "entryMethods": store["entryMethods"], "riskStrategy": store["riskStrategy"],
-        "riskTolerance": store["riskTolerance"], "fallbackDecision": store["fallbackDecision"],
-        "qrPattern": store["qrPattern"], "badgeFormats": store["badgeFormats"],
-        "maxPartySize": str(store["maxPartySize"]), "antiPassback": store["antiPassback"],
-    }
-    for name, c in store["connectors"].items():
-        form[f"connectors.{name}.url"] = c["url"]
-        form[f"connectors.{name}.timeoutMs"] = str(c["timeoutMs"])
-    form.update(over)
-    return form
 
 
 def test_a_null_country_in_the_api_clears_it_as_an_emptied_field_in_the_console_does(platform, signed_client,
@@ -35,9 +19,7 @@ def test_a_null_country_in_the_api_clears_it_as_an_emptied_field_in_the_console_
     assert r.json()["country"] is None and r.json()["name"] == "Renamed"  # a null name leaves it alone
 
     assert platform.http.patch(api, json={"country": "US"}, headers=login.api).json()["country"] == "US"
-    setup = f"/console/stores/{store.store_id}/setup"
-    form = _setup_form(platform.http.get(api, headers=login.api).json(), country="")
-    r = client.http.post(setup, data=form | {"csrf_token": client.csrf(setup)})
+    r = post_setup(client, store.store_id, setup_form(platform.http.get(api, headers=login.api).json(), country=""))
     assert r.status_code == 303, r.text
     assert platform.http.get(api, headers=login.api).json()["country"] is None
 
@@ -55,12 +37,10 @@ def test_a_connector_secret_is_made_once_kept_on_later_saves_and_replaced_on_req
                                 headers=login.api).json()["connectors"]["identity"]
     assert again == {"url": URL, "secretSet": True, "timeoutMs": 900}  # kept, so not shown again
 
-    setup = f"/console/stores/{store.store_id}/setup"
     view = platform.http.get(api, headers=login.api).json()
-    r = client.http.post(setup, data=_setup_form(view) | {"csrf_token": client.csrf(setup)})
+    r = post_setup(client, store.store_id, setup_form(view))
     assert r.status_code == 303  # nothing generated, nothing to show
-    r = client.http.post(setup, data=_setup_form(view, **{"connectors.identity.rotate": "1"})
-                         | {"csrf_token": client.csrf(setup)})
+    r = post_setup(client, store.store_id, setup_form(view, **{"connectors.identity.rotate": "1"}))
     assert r.status_code == 200, r.text
     shown = re.findall(r'id="secret-identity">(whsec_[^<]+)<', r.text)
     assert len(shown) == 1 and shown[0] != first

@@ -3,21 +3,8 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any
 
-
-def _form(store: dict[str, Any], **over: Any) -> dict[str, Any]:
-    form: dict[str, Any] = {
-        "name": store["name"], "timezone": store["timezone"], "country": store["country"] or "",
-        "currency": store["currency"], "authorizedAmount": f"{store['authorizedAmount']['value']:.2f}",
-        "entryMethods": store["entryMethods"], "riskStrategy": store["riskStrategy"],
-        "riskTolerance": store["riskTolerance"], "fallbackDecision": store["fallbackDecision"],
-        "qrPattern": store["qrPattern"], "badgeFormats": store["badgeFormats"],
-        "maxPartySize": str(store["maxPartySize"]), "antiPassback": store["antiPassback"],
-        "maxTripMinutes": str(store["maxTripMinutes"]), "preauthReleaseHours": str(store["preauthReleaseHours"]),
-    }
-    form.update(over)
-    return form
+from consolekit import post_setup, setup_form
 
 
 def _value(page: str, name: str) -> str | None:
@@ -29,12 +16,11 @@ def _value(page: str, name: str) -> str | None:
 def test_the_setup_form_shows_and_saves_the_trip_settings(platform, signed_client, shared_login):
     client, login = signed_client, shared_login
     store = platform.store(retailer=(login.retailer_id, login.retailer_key), maxTripMinutes=45)
-    setup, api = f"/console/stores/{store.store_id}/setup", f"/v1/admin/stores/{store.store_id}"
-    page = client.http.get(setup).text
+    api = f"/v1/admin/stores/{store.store_id}"
+    page = client.http.get(f"/console/stores/{store.store_id}/setup").text
     assert _value(page, "maxTripMinutes") == "45" and _value(page, "preauthReleaseHours") == "24"
     view = platform.http.get(api, headers=login.api).json()
-    r = client.http.post(setup, data=_form(view, maxTripMinutes="90", preauthReleaseHours="0")
-                         | {"csrf_token": client.csrf(setup)})
+    r = post_setup(client, store.store_id, setup_form(view, maxTripMinutes="90", preauthReleaseHours="0"))
     assert r.status_code == 303, r.text
     saved = platform.http.get(api, headers=login.api).json()
     assert (saved["maxTripMinutes"], saved["preauthReleaseHours"]) == (90, 0)
@@ -43,10 +29,9 @@ def test_the_setup_form_shows_and_saves_the_trip_settings(platform, signed_clien
 def test_out_of_range_trip_settings_are_shown_next_to_their_fields(platform, signed_client, shared_login):
     client, login = signed_client, shared_login
     store = platform.store(retailer=(login.retailer_id, login.retailer_key))
-    setup, api = f"/console/stores/{store.store_id}/setup", f"/v1/admin/stores/{store.store_id}"
+    api = f"/v1/admin/stores/{store.store_id}"
     view = platform.http.get(api, headers=login.api).json()
-    r = client.http.post(setup, data=_form(view, maxTripMinutes="2", preauthReleaseHours="1000")
-                         | {"csrf_token": client.csrf(setup)})
+    r = post_setup(client, store.store_id, setup_form(view, maxTripMinutes="2", preauthReleaseHours="1000"))
     assert r.status_code == 400
     assert "Enter a whole number of minutes from 5 to 1440." in r.text
     assert "Enter a whole number of hours from 0 to 720." in r.text
@@ -57,7 +42,6 @@ def test_out_of_range_trip_settings_are_shown_next_to_their_fields(platform, sig
 def test_a_currency_iso_4217_does_not_know_is_refused_on_the_currency_field(platform, signed_client, shared_login):
     client, login = signed_client, shared_login
     store = platform.store(retailer=(login.retailer_id, login.retailer_key))
-    setup, api = f"/console/stores/{store.store_id}/setup", f"/v1/admin/stores/{store.store_id}"
-    view = platform.http.get(api, headers=login.api).json()
-    r = client.http.post(setup, data=_form(view, currency="ABC") | {"csrf_token": client.csrf(setup)})
+    view = platform.http.get(f"/v1/admin/stores/{store.store_id}", headers=login.api).json()
+    r = post_setup(client, store.store_id, setup_form(view, currency="ABC"))
     assert r.status_code == 400 and "is not an ISO 4217 currency code" in html.unescape(r.text)

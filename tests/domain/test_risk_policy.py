@@ -49,7 +49,7 @@ def test_adjust_doubles_the_amount_up_to_the_ceiling():
 def test_a_store_amount_at_the_ceiling_is_authorized_without_adjusting():
     r = rec(0.4, amount=Money.of("120.00", "USD"))
     assert r.shopper_authorized and r.adjust_to is None and r.level is RiskLevel.MEDIUM
-    assert r.authorization_conditions() == []
+    assert r.as_authorization().conditions == ()
 
 
 def test_adjust_limits_can_be_chosen():

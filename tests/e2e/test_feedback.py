@@ -1,6 +1,8 @@
 """Retailer feedback: payment status and risk labels, validated one field at a time."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from support.server import card, entry, new_par
@@ -66,6 +68,7 @@ def _mutations():
         ("time missing", drop("paymentStatusTime")), ("time text", put("paymentStatusTime", "yesterday")),
         ("time seconds not ms", put("paymentStatusTime", 1764266400)),
         ("time float", put("paymentStatusTime", 1764266400000.5)),
+        ("time an hour ahead", put("paymentStatusTime", int(time.time() * 1000) + 3_600_000)),
         ("unknown store", put("storeId", "no-such-store")), ("unknown trip", put("shoppingTripId", "trip_nope")),
     ]
 

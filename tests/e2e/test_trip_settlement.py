@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from support.server import new_par
-from support.trips import LENIENT, close, close_world, ledger_ops, open_world, settle, tap, trip, usd, value, visit
+from support.trips import LENIENT, close, ledger_ops, settle, tap, trip, usd, value, visit, world_fixtures
 
 T0 = 1764266400000  # a payment-status time before anything these tests settle
 
@@ -18,16 +18,7 @@ T0 = 1764266400000  # a payment-status time before anything these tests settle
 pytestmark = pytest.mark.xdist_group("trip_settlement")
 
 
-@pytest.fixture(scope="module")
-def world(backend, tmp_path_factory):
-    w = open_world(backend, tmp_path_factory.mktemp("settlement"))
-    yield w
-    close_world(w)
-
-
-@pytest.fixture
-def platform(world):
-    return world.platform
+world, platform = world_fixtures("settlement")
 
 
 def _codes(answer: dict) -> list[str]:

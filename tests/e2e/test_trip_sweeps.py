@@ -18,9 +18,7 @@ from support.trips import (
     SWEPT,
     backdate,
     close,
-    close_world,
     ledger_ops,
-    open_world,
     settle,
     sweep,
     sweep_command,
@@ -29,22 +27,14 @@ from support.trips import (
     trip,
     usd,
     visit,
+    world_fixtures,
 )
 
 # One server per module: keep the module's tests on one worker of `pytest -n`.
 pytestmark = pytest.mark.xdist_group("trip_sweeps")
 
 
-@pytest.fixture(scope="module")
-def world(backend, tmp_path_factory):
-    w = open_world(backend, tmp_path_factory.mktemp("sweeps"))
-    yield w
-    close_world(w)
-
-
-@pytest.fixture
-def platform(world):
-    return world.platform
+world, platform = world_fixtures("sweeps")
 
 
 def test_a_trip_past_max_trip_minutes_is_closed_by_timeout_and_a_younger_one_is_not(platform, world):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import create_engine, text
 
 from entrygate.adapters.processors.sandbox import read_ledger
@@ -67,6 +68,24 @@ def close_world(world: World) -> None:
     if world.platform.process is not None:
         stop_server(world.platform.process)
     drop_database(world.database_url)
+
+
+def world_fixtures(name: str) -> tuple[Any, Any]:
+    """A test module's ``world`` (its own server, one per module and backend) and ``platform`` (that server).
+
+    Use as ``world, platform = world_fixtures("settlement")`` at the top of the module.
+    """
+    @pytest.fixture(scope="module")
+    def world(backend: str, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN202
+        w = open_world(backend, tmp_path_factory.mktemp(name))
+        yield w
+        close_world(w)
+
+    @pytest.fixture
+    def platform(world: World) -> Platform:
+        return world.platform
+
+    return world, platform
 
 
 def tap(platform: Platform, store: StoreHandle, *, token: str = "tok_visa_approve", par: str | None = None) -> dict:

@@ -21,6 +21,7 @@ from entrygate.api.responses import FastJSONResponse
 from entrygate.domain.keys import KeyKind
 from entrygate.domain.money import Money
 from entrygate.services.auth import Principal
+from entrygate.services.payments.holds import HoldService
 from entrygate.services.ports.payments import HoldAnswer
 from entrygate.wire.parse import parse, parse_json
 from entrygate.wire.schemas import CancelIn, HoldAmountIn
@@ -60,6 +61,14 @@ async def _answer(request: Request, who: Principal, call: Callable[..., HoldAnsw
     return FastJSONResponse(hold_answer(answer), headers=headers)
 
 
+async def _settle_amount(request: Request, trip_id: str,
+                         use_case: Callable[[HoldService], Callable[..., HoldAnswer]]) -> FastJSONResponse:
+    """A settlement whose body is ``{"amount": money}``: capture, adjust, refund."""
+    who = principal(request, *SETTLERS)  # a key outside its scope hears 401/403 before its body is judged
+    amount = await _amount(request)
+    return await _answer(request, who, use_case(container(request).holds), trip_id, amount=amount)
+
+
 @router.post("/v1/trips/{shoppingTripId}/close")
 async def close_trip(shoppingTripId: str, request: Request) -> dict[str, Any]:
     """Close an open trip (``closedBy`` RETAILER, or OPERATOR for the operator's token); a closed one is
@@ -72,9 +81,7 @@ async def close_trip(shoppingTripId: str, request: Request) -> dict[str, Any]:
              openapi_extra=_settlement(HoldAmountIn, example=_AMOUNT_EXAMPLE))
 async def capture(shoppingTripId: str, request: Request) -> FastJSONResponse:
     """Charge the shopper ``amount`` (open or closed trip); above the hold, the processor is first asked to raise it."""
-    who = principal(request, *SETTLERS)  # a key outside its scope hears 401/403 before its body is judged
-    amount = await _amount(request)
-    return await _answer(request, who, container(request).holds.capture, shoppingTripId, amount=amount)
+    return await _settle_amount(request, shoppingTripId, lambda holds: holds.capture)
 
 
 @router.post("/v1/trips/{shoppingTripId}/preauthorization/cancel", openapi_extra=_settlement(CancelIn, required=False))
@@ -91,15 +98,11 @@ async def cancel(shoppingTripId: str, request: Request) -> FastJSONResponse:
              openapi_extra=_settlement(HoldAmountIn, example=_AMOUNT_EXAMPLE))
 async def adjust(shoppingTripId: str, request: Request) -> FastJSONResponse:
     """Change the hold to ``amount``, up or down, while the trip is open."""
-    who = principal(request, *SETTLERS)
-    amount = await _amount(request)
-    return await _answer(request, who, container(request).holds.adjust, shoppingTripId, amount=amount)
+    return await _settle_amount(request, shoppingTripId, lambda holds: holds.adjust)
 
 
 @router.post("/v1/trips/{shoppingTripId}/preauthorization/refund",
              openapi_extra=_settlement(HoldAmountIn, example=_AMOUNT_EXAMPLE))
 async def refund(shoppingTripId: str, request: Request) -> FastJSONResponse:
     """Give back ``amount`` of the capture, within 30 days; a trip's refunds add up to at most the capture."""
-    who = principal(request, *SETTLERS)
-    amount = await _amount(request)
-    return await _answer(request, who, container(request).holds.refund, shoppingTripId, amount=amount)
+    return await _settle_amount(request, shoppingTripId, lambda holds: holds.refund)

@@ -2,7 +2,7 @@
 
 The session cookie carries only the session id (signed with the server secret, so a forged or
 altered cookie is refused before any database read); the session itself is in the database
-(``services/console_auth.py``), so signing out ends it for good. It is ``HttpOnly`` (scripts
+(``services/console/auth.py``), so signing out ends it for good. It is ``HttpOnly`` (scripts
 cannot read it), ``SameSite=Lax`` (other sites' forms do not carry it) and ``Secure`` whenever the
 console is reached over https.
 

@@ -5,7 +5,7 @@ unchecked, a retailer could point one at the platform's own network — a databa
 an admin port on 10.0.0.0/8, the cloud's metadata service — and read back what answers there.
 So outbound calls go only to public addresses over https. This module is the pure part: it
 classifies an IP address and judges a URL as written; the address actually connected to is
-checked again at connect time (``adapters/outbound.py``), since a name can resolve anywhere.
+checked again at connect time (``adapters/http/outbound.py``), since a name can resolve anywhere.
 """
 from __future__ import annotations
 

@@ -178,10 +178,6 @@ class RiskRecommendation:
         return ShopperAuthorization(self.shopper_authorized, conditions,
                                     tuple(ShopperRisk(r) for r in self.shopper_risks if r in ShopperRisk.__members__))
 
-    def authorization_conditions(self) -> list[dict[str, Any]]:
-        """The ``authorizationConditions`` list of DESIGN 5."""
-        return self.as_wire()["authorizationConditions"]
-
     def as_wire(self) -> dict[str, Any]:
         """The ``recommendation`` object sent to the shopper-authorization connector."""
         return self.as_authorization().to_json()

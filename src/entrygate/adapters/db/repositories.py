@@ -90,13 +90,15 @@ class SqlStores(_Repo):
                                              name=config.name, config=store_to_json(config),
                                              created_at=at, updated_at=at))
 
-    def get(self, store_id: str) -> StoreConfig | None:
+    def get(self, store_id: str, *, for_change: bool = False) -> StoreConfig | None:
         stmt = select(t.stores).where(t.stores.c.store_id == store_id)
-        if self.conn.info.get("write") and self.conn.dialect.name == "postgresql":
+        if for_change and self.conn.dialect.name == "postgresql":
             # A store change reads, diffs and writes in one transaction: the row lock makes two
             # changes at once apply one after the other instead of the later undoing the earlier.
+            # NO KEY UPDATE, not UPDATE: a trip's insert checks its foreign key to the store with a
+            # KEY SHARE lock, which FOR UPDATE would make wait, holding up the store's gates.
             # (SQLite's write transactions are BEGIN IMMEDIATE and already one at a time.)
-            stmt = stmt.with_for_update()
+            stmt = stmt.with_for_update(key_share=True)
         row = self.conn.execute(stmt).first()
         return store_from_json(row.store_id, row.retailer_id, row.name, row.config) if row else None
 

@@ -2,7 +2,7 @@
 
 One ``ConnectorClient`` serves every store of the process. Per call (DESIGN 5):
 
-- The body is the contract's JSON (``services/connector_ports.py``), signed with Standard
+- The body is the contract's JSON (``services/ports/connectors.py``), signed with Standard
   Webhooks headers under the store's connector secret (``domain/webhooks.py``). Retries reuse
   the same ``webhook-id`` and ``requestId``, so a retailer can recognise a repeated message.
 - The deadline is the connector's ``timeoutMs`` for the whole call: connecting, sending,
@@ -13,7 +13,7 @@ One ``ConnectorClient`` serves every store of the process. Per call (DESIGN 5):
   server had closed) and 5xx answers, and only while at least ``MIN_ATTEMPT_S`` of the deadline
   would remain after a short jittered back-off. A timeout is not retried: the budget is spent.
 - A circuit breaker per (store, connector) fails calls at once while the retailer is down
-  (``connector_breaker.py``).
+  (``breaker.py``).
 - Calls go only to https URLs at public addresses, checked at connect time (``outbound.py``),
   unless ``allow_private_urls``; a refused address fails, unretried, like an unreachable connector.
 - The answer is parsed strictly: an unexpected status, a body over ``MAX_RESPONSE_BYTES``, or

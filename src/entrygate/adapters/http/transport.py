@@ -8,7 +8,7 @@ TLS handshake, write and read at most what is left of the deadline the caller se
 
 The streams are httpcore's own (``httpcore.SyncBackend``); only the timeout each call passes down
 is shortened, through httpcore's public ``NetworkBackend`` seam. The same seam carries the
-outbound address guard (``adapters/outbound.py``): the URL is judged before each request and the
+outbound address guard (``adapters/http/outbound.py``): the URL is judged before each request and the
 resolved address at each connect.
 """
 from __future__ import annotations

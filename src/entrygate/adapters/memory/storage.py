@@ -102,8 +102,8 @@ class _Stores:
             raise AlreadyExists(config.store_id)
         self.d.stores[config.store_id] = config
 
-    def get(self, store_id: str) -> StoreConfig | None:
-        return self.d.stores.get(store_id)
+    def get(self, store_id: str, *, for_change: bool = False) -> StoreConfig | None:
+        return self.d.stores.get(store_id)  # one write unit of work at a time here: nothing to hold off
 
     def update(self, config: StoreConfig, *, at: datetime) -> None:
         self.d.stores[config.store_id] = config

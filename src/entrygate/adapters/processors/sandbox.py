@@ -26,6 +26,7 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -35,9 +36,17 @@ from entrygate.adapters.processors import holds_id
 from entrygate.adapters.processors.sandbox_ledger import Ledger, read_ledger
 from entrygate.domain.currencies import to_minor
 from entrygate.domain.money import Money
-from entrygate.services.ports.processor import (CaptureResult, HoldStateError, IdempotencyConflict, IncrementResult,
-                                               InvalidProcessorRequest, PreauthResult, ProcessorUnavailable,
-                                               RefundResult, UnknownHold)
+from entrygate.services.ports.processor import (
+    CaptureResult,
+    HoldStateError,
+    IdempotencyConflict,
+    IncrementResult,
+    InvalidProcessorRequest,
+    PreauthResult,
+    ProcessorUnavailable,
+    RefundResult,
+    UnknownHold,
+)
 
 # token -> (decline code, blocks the instrument from then on); DESIGN section 6a
 SANDBOX_DECLINES: dict[str, tuple[str, bool]] = {
@@ -121,57 +130,15 @@ class SandboxProcessor:
 
     def increment(self, *, preauth_id: str, new_amount: Money, idempotency_key: str) -> IncrementResult:
         _positive(new_amount, "new_amount")
-        request = ("increment", preauth_id, new_amount.amount, new_amount.currency)
-        with self._lock:
-            replay = self._replay(idempotency_key, request)
-            if replay is not None:
-                return replay
-            hold = self._hold(preauth_id)
-            self._same_currency(hold, new_amount)
-            if hold.state != HELD:
-                raise HoldStateError(f"hold {preauth_id} is {hold.state.lower()}; only a held amount can be raised")
-            if hold.held is not None and new_amount.amount <= hold.held:
-                raise HoldStateError(f"a raise must be above the {hold.held} {hold.currency} held")
-            if hold.kind == holds_id.NO_INCREMENT:
-                result = IncrementResult(approved=False, decline_code="generic")
-            else:
-                hold.held = new_amount.amount
-                result = IncrementResult(approved=True, held=new_amount)
-            self._record("increment", preauth_id, idempotency_key, new_amount, approved=result.approved)
-            return self._answer(idempotency_key, request, result)
+        return self._step("increment", preauth_id, new_amount, idempotency_key, self._raise)[0]
 
     def capture(self, *, preauth_id: str, amount: Money, idempotency_key: str) -> CaptureResult:
         _positive(amount, "amount")
-        result = self._capture(preauth_id, amount, idempotency_key)
-        if result is _SLOW:
+        result, hold = self._step("capture", preauth_id, amount, idempotency_key, self._take)
+        if hold is not None and hold.kind == holds_id.SLOW_CAPTURE:  # taken now, not a replay
             time.sleep(self._timeout_s)  # outside the lock: other holds go on meanwhile
             raise ProcessorUnavailable(f"the capture was taken, but no answer came within {self._timeout_s:.1f}s")
         return result
-
-    def _capture(self, preauth_id: str, amount: Money, idempotency_key: str) -> Any:
-        """The capture's result, or ``_SLOW`` when it was taken now for a ``tok_slow_capture`` hold."""
-        request = ("capture", preauth_id, amount.amount, amount.currency)
-        with self._lock:
-            replay = self._replay(idempotency_key, request)
-            if replay is not None:
-                return replay
-            hold = self._hold(preauth_id)
-            self._same_currency(hold, amount)
-            if hold.state != HELD:
-                raise HoldStateError(f"hold {preauth_id} is {hold.state.lower()}; it cannot be captured")
-            if hold.held is not None and amount.amount > hold.held and not self._lost_raise_possible(hold):
-                raise HoldStateError(f"{amount.amount} {amount.currency} is above the {hold.held} {hold.currency} "
-                                     "held: raise the hold first")
-            if hold.kind == holds_id.CAPTURE_DECLINES:
-                # The hold stays: the platform may release it, or try again and be declined again.
-                result = CaptureResult(approved=False, captured=Money(Decimal(0), amount.currency),
-                                       decline_code="generic")
-            else:
-                hold.state, hold.captured = CAPTURED, amount.amount
-                result = CaptureResult(approved=True, captured=amount)
-            self._record("capture", preauth_id, idempotency_key, amount, approved=result.approved)
-            self._answer(idempotency_key, request, result)
-            return _SLOW if hold.kind == holds_id.SLOW_CAPTURE else result
 
     def release(self, *, preauth_id: str, idempotency_key: str) -> None:
         request = ("release", preauth_id)
@@ -190,25 +157,60 @@ class SandboxProcessor:
 
     def refund(self, *, preauth_id: str, amount: Money, idempotency_key: str) -> RefundResult:
         _positive(amount, "amount")
-        request = ("refund", preauth_id, amount.amount, amount.currency)
+        return self._step("refund", preauth_id, amount, idempotency_key, self._give_back)[0]
+
+    # -- raise, capture, refund: what each does to a hold (under the lock) ------------------
+
+    def _step(self, op: str, preauth_id: str, amount: Money, key: str,
+              apply: Callable[[str, _Hold, Money, str], Any]) -> tuple[Any, _Hold | None]:
+        """A raise, capture or refund: the answer given before under ``key`` (and None), or ``apply``'s
+        answer for the hold, recorded and kept (and the hold it was applied to)."""
+        request = (op, preauth_id, amount.amount, amount.currency)
         with self._lock:
-            replay = self._replay(idempotency_key, request)
+            replay = self._replay(key, request)
             if replay is not None:
-                return replay
+                return replay, None
             hold = self._hold(preauth_id)
             self._same_currency(hold, amount)
-            if hold.state == HELD and hold.adopted:
-                hold.state = CAPTURED     # captured before this process knew it, as far as it can tell
-            if hold.state != CAPTURED:
-                raise HoldStateError(f"hold {preauth_id} is {hold.state.lower()}; only a capture can be refunded")
-            if hold.captured is not None and hold.refunded + amount.amount > hold.captured:
-                left = hold.captured - hold.refunded
-                raise HoldStateError(f"{amount.amount} {amount.currency} is above the {left} {hold.currency} "
-                                     "captured and not yet refunded")
-            hold.refunded += amount.amount
-            result = RefundResult(refund_id=_refund_id(preauth_id, idempotency_key), refunded=amount)
-            self._record("refund", preauth_id, idempotency_key, amount)
-            return self._answer(idempotency_key, request, result)
+            result = apply(preauth_id, hold, amount, key)
+            self._record(op, preauth_id, key, amount, approved=getattr(result, "approved", None))  # refunds: None
+            return self._answer(key, request, result), hold
+
+    @staticmethod
+    def _raise(preauth_id: str, hold: _Hold, new_amount: Money, key: str) -> IncrementResult:
+        if hold.state != HELD:
+            raise HoldStateError(f"hold {preauth_id} is {hold.state.lower()}; only a held amount can be raised")
+        if hold.held is not None and new_amount.amount <= hold.held:
+            raise HoldStateError(f"a raise must be above the {hold.held} {hold.currency} held")
+        if hold.kind == holds_id.NO_INCREMENT:
+            return IncrementResult(approved=False, decline_code="generic")
+        hold.held = new_amount.amount
+        return IncrementResult(approved=True, held=new_amount)
+
+    def _take(self, preauth_id: str, hold: _Hold, amount: Money, key: str) -> CaptureResult:
+        if hold.state != HELD:
+            raise HoldStateError(f"hold {preauth_id} is {hold.state.lower()}; it cannot be captured")
+        if hold.held is not None and amount.amount > hold.held and not self._lost_raise_possible(hold):
+            raise HoldStateError(f"{amount.amount} {amount.currency} is above the {hold.held} {hold.currency} "
+                                 "held: raise the hold first")
+        if hold.kind == holds_id.CAPTURE_DECLINES:
+            # The hold stays: the platform may release it, or try again and be declined again.
+            return CaptureResult(approved=False, captured=Money(Decimal(0), amount.currency), decline_code="generic")
+        hold.state, hold.captured = CAPTURED, amount.amount
+        return CaptureResult(approved=True, captured=amount)
+
+    @staticmethod
+    def _give_back(preauth_id: str, hold: _Hold, amount: Money, key: str) -> RefundResult:
+        if hold.state == HELD and hold.adopted:
+            hold.state = CAPTURED     # captured before this process knew it, as far as it can tell
+        if hold.state != CAPTURED:
+            raise HoldStateError(f"hold {preauth_id} is {hold.state.lower()}; only a capture can be refunded")
+        if hold.captured is not None and hold.refunded + amount.amount > hold.captured:
+            left = hold.captured - hold.refunded
+            raise HoldStateError(f"{amount.amount} {amount.currency} is above the {left} {hold.currency} "
+                                 "captured and not yet refunded")
+        hold.refunded += amount.amount
+        return RefundResult(refund_id=_refund_id(preauth_id, key), refunded=amount)
 
     # -- holds and idempotency (under the lock) ---------------------------------------------
 
@@ -268,7 +270,6 @@ class SandboxProcessor:
             self._answers.popitem(last=False)
         return result
 
-
     def _from_ledger(self, key: str) -> tuple[tuple[Any, ...], Any] | None:
         """The request and answer another process (or this one before a restart) gave under ``key``, applied
         to the hold as this process now knows it; None when the ledger has no such step."""
@@ -301,9 +302,6 @@ class SandboxProcessor:
             seen = (request, result)
         self._answers[key] = seen
         return seen
-
-
-_SLOW = object()  # what ``_capture`` returns for a capture whose answer is to come late
 
 
 def _refund_id(preauth_id: str, idempotency_key: str) -> str:

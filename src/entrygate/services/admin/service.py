@@ -117,7 +117,7 @@ class AdminService:
         edge read earlier in a transaction of its own.
         """
         with self._uow(write=True) as uow:
-            current = uow.stores.get(store_id)
+            current = uow.stores.get(store_id, for_change=True)
             if current is None:
                 raise NotFound(f"store {store_id} not found")
             principal.require_retailer_scope(current.retailer_id)

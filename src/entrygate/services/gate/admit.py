@@ -39,7 +39,7 @@ from entrygate.services.gate.idempotency import EventRecords
 from entrygate.services.ports.clock import Clock
 from entrygate.services.ports.decisions import DecisionLog, DecisionWrite
 from entrygate.services.ports.observer import DecisionObserver, NullObserver
-from entrygate.services.ports.processor import PaymentProcessor, ProcessorUnavailable
+from entrygate.services.ports.processor import PaymentProcessor, ProcessorError, ProcessorUnavailable
 from entrygate.services.ports.storage import DuplicateEvent, StorageError, UnitOfWork, UnitOfWorkFactory
 
 log = structlog.get_logger("entrygate.entries")
@@ -152,6 +152,13 @@ class EntryService:
                                                   idempotency_key=f"{ctx.gate.gate_pk}:{ctx.event.event_id}")
         except ProcessorUnavailable:
             # Fail closed: without an approved pre-authorization there is no way to collect payment.
+            d.deny(ReasonCode.PREAUTH_DECLINED)
+            return
+        except ProcessorError as exc:
+            # Refused rather than declined (a key it no longer takes, an amount it cannot hold): fail
+            # closed as well, and loudly, since every tap at the store meets the same refusal.
+            log.error("preauth_refused", store_id=ctx.store.store_id, gate_id=ctx.gate.gate_id,
+                      event_id=ctx.event.event_id, error=f"{type(exc).__name__}: {exc}")
             d.deny(ReasonCode.PREAUTH_DECLINED)
             return
         if not result.approved:

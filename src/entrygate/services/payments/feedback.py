@@ -8,7 +8,7 @@ late but describes an older state is acknowledged and does not undo a newer one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import structlog
@@ -20,6 +20,11 @@ from entrygate.services.ports.storage import UnitOfWorkFactory
 from entrygate.services.ports.clock import Clock
 
 log = structlog.get_logger("entrygate.feedback")
+
+# A report "from the future" would outrank every later one, the platform's own captures included
+# (they are stamped with the platform's clock), and freeze the trip's balance until that time. The
+# five minutes match the clock skew the connector signatures allow (DESIGN 5).
+MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +55,9 @@ class FeedbackService:
 
     def report_payment(self, principal: Principal, report: PaymentReport) -> str:
         """``Accepted`` when recorded, ``Rejected`` when well formed but contradictory."""
+        if report.status_time > self._clock.now() + MAX_CLOCK_SKEW:
+            raise InvalidRequest("paymentStatusTime: is more than 5 minutes ahead of the platform's clock",
+                                 fields=["paymentStatusTime"])
         with self._uow(write=True) as uow:
             trip = self._trip_of(uow, principal, report.store_id, report.trip_id)
             if report.total_currency != report.settled_currency:

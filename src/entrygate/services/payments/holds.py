@@ -100,7 +100,6 @@ class HoldService:
         """The platform's release of a hold nobody settled (the release sweep); True when this call released it."""
         key = f"release:{trip_id}"
         for _ in range(_ATTEMPTS):
-            now = self._clock.now()
             with self._uow() as uow:
                 trip = uow.trips.get_state(trip_id)
                 stored = _stored(uow, trip) if trip is not None else None

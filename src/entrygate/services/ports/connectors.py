@@ -3,9 +3,9 @@
 entrygate calls two retailer endpoints (DESIGN 5): the identity connector, which says who a QR
 code or badge belongs to, and the shopper-authorization connector, which decides card and palm
 entries under ``PLATFORM_RECOMMENDATION`` and ``RETAILER_MANAGED``. The HTTP client in
-``adapters/connectors.py`` implements both ports; the connectivity test (services/connectivity.py)
-builds its requests with the same wire-format functions, so there is one definition of the
-contract's JSON in the code.
+``adapters/http/connectors.py`` implements both ports; the connectivity test
+(``services/admin/connectivity.py``) builds its requests with the same wire-format functions, so
+there is one definition of the contract's JSON in the code.
 
 Exception hierarchy::
 

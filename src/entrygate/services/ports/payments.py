@@ -1,6 +1,6 @@
-"""The storage the payments use cases need, as ports; ``adapters/memory_payments.py`` holds them in memory.
+"""The storage the payments use cases need, as ports; ``adapters/memory/payments.py`` holds them in memory.
 
-The processor is ``services.processor_port.PaymentProcessor``. Storage is one unit of work with
+The processor is ``services.ports.processor.PaymentProcessor``. Storage is one unit of work with
 three parts: the trips it reads and closes, the trips' holds with the intents written before
 each processor call, and the stores' trip clocks.
 
