@@ -118,7 +118,7 @@ def build(settings: Settings, *, clock: Clock | None = None, background_sweep: b
         auth=Authenticator(uow, ttl_s=settings.cache_ttl_s),
         admin=AdminService(uow, clock, catalog, passwords, allow_private_urls=settings.allow_private_urls),
         entries=EntryService(uow=uow, catalog=catalog, clock=clock, processor=processor, handlers=handlers,
-                             risk=risk, observer=observer, decision_log=decision_log),
+                             risk=risk, observer=observer, decision_log=decision_log, payments=payments),
         exits=ExitService(uow=uow, catalog=catalog, clock=clock, handlers=handlers),
         queries=queries, feedback=FeedbackService(uow, clock), observer=observer, passwords=passwords,
         connectors=connectors, connectivity=ConnectivityService(uow=uow, probe=connectors),
@@ -126,7 +126,8 @@ def build(settings: Settings, *, clock: Clock | None = None, background_sweep: b
                                         sessions=SqlConsoleSessions(engine), failures=SqlSignInFailures(engine)),
         dashboard=DashboardService(uow=uow, queries=SqlDashboardQueries(engine), clock=clock),
         risk_model=risk_model, palm=palm, holds=holds, trip_closing=TripClosingService(payments, clock),
-        sweeper=TripSweeper(payments, holds, clock), trip_views=TripViews(queries, SqlHoldSummaries(uow)))
+        sweeper=TripSweeper(payments, holds, clock, processor=processor),
+        trip_views=TripViews(queries, SqlHoldSummaries(uow)))
     container._closers.append(connectors.close)
     if isinstance(decision_log, GroupCommitLog):
         container._closers.append(decision_log.close)

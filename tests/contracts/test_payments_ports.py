@@ -15,12 +15,16 @@ from datetime import timedelta
 import pytest
 
 from entrygate.adapters.clock import FixedClock
+from entrygate.adapters.db.payments import SqlPaymentsUnitOfWorkFactory
+from entrygate.adapters.memory.payments import MemoryPayments
+from entrygate.adapters.memory.storage import MemoryStore
 from entrygate.domain.channels import TripStatus
 from entrygate.domain.holds import HoldOperation, HoldStatus, PaymentOutcome, Plan, ProcessorStep, apply_capture
 from entrygate.domain.trips import ClosedBy, TripPolicy
 from entrygate.services.payments.holds import HoldService
 from entrygate.services.payments.sweeps import TripSweeper
 from entrygate.services.ports.payments import HoldAnswer
+from support.contracts import add_decisions, decision, later, shop
 from support.payments_storage import NOW, intent, open_backend, opened, trip_state, usd
 
 
@@ -374,3 +378,23 @@ def test_two_sweepers_close_every_overdue_trip_once_and_release_each_hold_once(p
         assert u.trips.get_state("s-fresh").status is TripStatus.OPEN
         assert all(u.holds.get(t.trip_id).hold.status is HoldStatus.RELEASED for t in trips)
     assert {(s.status, s.closed_by, s.closed_at) for s in states} == {(TripStatus.CLOSED, ClosedBy.TIMEOUT, NOW)}
+
+
+# -- the holds of denied taps ------------------------------------------------------------------------
+
+def test_denied_holds_are_listed_in_order_by_page_until_noted_released_once(storage):
+    where = shop(storage)
+    payments = MemoryPayments(storage) if isinstance(storage, MemoryStore) else SqlPaymentsUnitOfWorkFactory(storage)
+    deny = dict(outcome="DENY", reasons=["ALREADY_INSIDE"], authorized_amount=None, currency=None)
+    held = [decision(where, preauth_id=f"pa_{i}", decided_at=later(2 - i), **deny) for i in range(3)]
+    add_decisions(storage, *held, decision(where, preauth_id="pa_young", decided_at=later(90), **deny),
+                  decision(where, preauth_id="pa_open", decided_at=later(1)), decision(where, **deny))
+    with payments() as u:
+        first = u.holds.list_orphans(decided_before=later(60), limit=2)
+        rest = u.holds.list_orphans(decided_before=later(60), limit=2, after=first[-1])
+    assert [o.preauth_id for o in first + rest] == ["pa_2", "pa_1", "pa_0"]
+    assert first[0].release_key == f"{where.gate.gate_pk}:{held[2].event_id}:release"
+    note = lambda u: u.holds.mark_orphan_released(where.gate.gate_pk, held[1].event_id, at=later(61))  # noqa: E731
+    assert write(payments, note) and not write(payments, note)
+    with payments() as u:
+        assert [o.preauth_id for o in u.holds.list_orphans(decided_before=later(60), limit=9)] == ["pa_2", "pa_0"]

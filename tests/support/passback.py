@@ -27,6 +27,7 @@ from entrygate.services.ports.decisions import DecisionLog, DecisionWrite
 from entrygate.services.gate.admit import EntryService
 from entrygate.services.gate.exits import ExitService
 from entrygate.wire.decisions import decision_answer
+from entrygate.services.ports.payments import PaymentsUnitOfWorkFactory
 from entrygate.services.ports.storage import UnitOfWorkFactory
 from entrygate.services.gate.qr_badge import BadgeHandler, QrHandler
 from support.factories import NOW, OPERATOR, SECRET, PlainPasswords, store_config
@@ -77,7 +78,8 @@ class RaceWorld:
 def race_world(uow: UnitOfWorkFactory, log: Callable[[UnitOfWorkFactory], DecisionLog] | DecisionLog, *,
                anti_passback: AntiPassback = AntiPassback.HARD,
                processor: SandboxProcessor | ScriptedProcessor | None = None,
-               identity: ScriptedIdentity | None = None) -> RaceWorld:
+               identity: ScriptedIdentity | None = None,
+               payments: PaymentsUnitOfWorkFactory | None = None) -> RaceWorld:
     """One store with entry gates ``lane-1`` and ``lane-2`` and exit gates ``exit-1`` and ``exit-2``."""
     clock = FixedClock(NOW)
     catalog = Catalog(uow, ttl_s=0)
@@ -93,7 +95,7 @@ def race_world(uow: UnitOfWorkFactory, log: Callable[[UnitOfWorkFactory], Decisi
         handlers |= {Channel.QR_CODE: QrHandler(identity=identity), Channel.BADGE: BadgeHandler(identity=identity)}
     processor = processor or SandboxProcessor(timeout_s=0.01)
     entries = EntryService(uow=uow, catalog=catalog, clock=clock, processor=processor, handlers=handlers,
-                           decision_log=log if not callable(log) else log(uow))
+                           decision_log=log if not callable(log) else log(uow), payments=payments)
     world = RaceWorld(uow=uow, entries=entries, exits=ExitService(uow=uow, catalog=catalog, clock=clock,
                                                                      handlers=handlers),
                       processor=processor, store_id=store.store_id)

@@ -34,7 +34,7 @@ from support.server import (
     stop_server,
 )
 
-SWEPT = re.compile(r"^closed: (\d+), released: (\d+)$")
+SWEPT = re.compile(r"^closed: (\d+), released: (\d+), orphans released: \d+$")
 LENIENT = {"riskStrategy": "PLATFORM_MANAGED", "riskTolerance": "HIGH"}  # only the balance itself denies
 
 

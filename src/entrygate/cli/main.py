@@ -126,7 +126,8 @@ def trips_sweep(database_url: Optional[str] = typer.Option(None, help="Overrides
     """Run the timeout and release sweeps once, now; prints what they did.
 
     Closes the open trips past their store's maxTripMinutes (closedBy TIMEOUT), then releases the
-    holds nobody settled within preauthReleaseHours of their trip's close. Safe beside running
+    holds nobody settled within preauthReleaseHours of their trip's close, and the holds of denied
+    taps (HARD anti-passback race losers) that were not released. Safe beside running
     servers: each trip is closed and each hold released once, whoever gets there first.
     """
     from entrygate.bootstrap import build
@@ -143,7 +144,7 @@ def trips_sweep(database_url: Optional[str] = typer.Option(None, help="Overrides
         raise typer.Exit(1) from None
     finally:
         container.close()
-    typer.echo(f"closed: {report.closed}, released: {report.released}")
+    typer.echo(f"closed: {report.closed}, released: {report.released}, orphans released: {report.orphans_released}")
     if report.deferred:
         typer.echo(f"entrygate: {report.deferred} release(s) could not be done now; the next sweep retries them",
                    err=True)

@@ -14,6 +14,8 @@ changes nothing and is told so.
 
 A trip's ``hold_settled`` turns true in the same write that stores its hold captured or released,
 so the release sweep reads, through a partial index, only the trips whose hold may still be held.
+A denied decision's hold is noted released ``WHERE preauth_released_at IS NULL``, and the orphan
+sweep reads the denied decisions not yet noted through a partial index of its own.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, insert, select, text, update
+from sqlalchemy import Connection, Engine, and_, insert, literal, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -41,7 +43,7 @@ from entrygate.domain.holds import (
 )
 from entrygate.domain.money import Money
 from entrygate.domain.trips import DEFAULT_MAX_TRIP_MINUTES, DEFAULT_PREAUTH_RELEASE_HOURS, ClosedBy, TripPolicy
-from entrygate.services.ports.payments import HoldAnswer, HoldIntent, StoredHold, TripState
+from entrygate.services.ports.payments import HoldAnswer, HoldIntent, OrphanHold, StoredHold, TripState
 from entrygate.services.ports.storage import StorageError
 
 _trips, _stores = t.shopping_trips.c, t.stores.c
@@ -49,6 +51,8 @@ _holds, _ops = t.preauthorizations.c, t.preauthorization_operations.c
 # The partial index's predicate, written as the index has it (qualified: the hold has a status too), so
 # the planner can take the index; its terms are constants, never bound parameters.
 _UNSETTLED_TRIPS = text(" AND ".join(f"shopping_trips.{term}" for term in t.UNSETTLED_HOLD.split(" AND ")))
+_decisions = t.decisions.c
+_ORPHANS = text(t.ORPHAN_HOLD)
 
 
 class SqlTripLedger:
@@ -202,6 +206,25 @@ class SqlHoldRepository:
         if after is not None:
             stmt = stmt.where(_trips.trip_id > after)
         return list(self.conn.execute(stmt).scalars())
+
+    def list_orphans(self, *, decided_before: datetime, limit: int,
+                     after: OrphanHold | None = None) -> list[OrphanHold]:
+        order = (_decisions.decided_at, _decisions.gate_pk, _decisions.event_id)
+        stmt = (select(_decisions.gate_pk, _decisions.event_id, _decisions.store_id, _decisions.preauth_id,
+                       _decisions.decided_at)
+                .where(and_(_ORPHANS, _decisions.decided_at <= decided_before)).order_by(*order).limit(limit))
+        if after is not None:
+            past = (after.decided_at, after.gate_pk, after.event_id)
+            stmt = stmt.where(tuple_(*order) > tuple_(*(literal(v, c.type) for c, v in zip(order, past))))
+        return [OrphanHold(*row) for row in self.conn.execute(stmt)]
+
+    def mark_orphan_released(self, gate_pk: str, event_id: str, *, at: datetime) -> bool:
+        done = self.conn.execute(update(t.decisions)
+                                 .where(and_(_decisions.gate_pk == gate_pk, _decisions.event_id == event_id,
+                                             _decisions.preauth_id.is_not(None),
+                                             _decisions.preauth_released_at.is_(None)))
+                                 .values(preauth_released_at=at))
+        return done.rowcount == 1
 
 
 class SqlTripPolicyReader:

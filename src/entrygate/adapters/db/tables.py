@@ -43,6 +43,9 @@ OPEN_PASSBACK = "status = 'OPEN' AND passback_key IS NOT NULL"
 # The predicate of the partial index behind the release sweep (migration 0005): closed trips whose hold
 # is neither captured nor released. The sweep's query names it as written, so the planner takes the index.
 UNSETTLED_HOLD = "status = 'CLOSED' AND preauth_id IS NOT NULL AND hold_settled = false"
+# The predicate of the partial index behind the orphan sweep (migration 0006): denied decisions whose hold
+# is not released yet. Written as the index has it, for the same reason.
+ORPHAN_HOLD = "preauth_id IS NOT NULL AND preauth_released_at IS NULL AND outcome = 'DENY'"
 
 operator_tokens = Table(
     "operator_tokens", metadata,
@@ -168,9 +171,12 @@ decisions = Table(
     Column("event_time", UTCDateTime, nullable=False),
     Column("decided_at", UTCDateTime, nullable=False),
     Column("preauth_id", String(64)),
+    Column("preauth_released_at", UTCDateTime),  # when a denied tap's hold was released (migration 0006)
     UniqueConstraint("gate_pk", "event_id", name="uq_decisions_gate_event"),
     Index("ix_decisions_store_time", "store_id", "decided_at"),
     Index("ix_decisions_instrument_time", "instrument_id", "decided_at"),
+    Index("ix_decisions_orphan_holds", "decided_at", "gate_pk", "event_id",
+          sqlite_where=text(ORPHAN_HOLD), postgresql_where=text(ORPHAN_HOLD)),
 )
 
 exits = Table(

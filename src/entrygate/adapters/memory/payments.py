@@ -4,6 +4,9 @@ A writing unit of work holds the store's lock from start to end, as SQLite's wri
 works on a copy that replaces the data on commit; a reading one works on a copy taken at its
 start. So two workers racing on one trip see what they would see on a database: the loser's
 conditional write finds the winner's and changes nothing.
+
+The denied decisions whose holds the orphan sweep releases live in the gate's ``MemoryStore``
+(given as ``gate``); which of those holds are released is kept here, as payments data.
 """
 from __future__ import annotations
 
@@ -12,10 +15,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
+from entrygate.adapters.memory.storage import MemoryStore
 from entrygate.domain.channels import TripStatus
 from entrygate.domain.holds import Hold, HoldStatus
+from entrygate.domain.records import DecisionRecord
 from entrygate.domain.trips import ClosedBy, TripPolicy
-from entrygate.services.ports.payments import HoldAnswer, HoldIntent, StoredHold, TripState
+from entrygate.services.ports.payments import HoldAnswer, HoldIntent, OrphanHold, StoredHold, TripState
 from entrygate.services.ports.storage import StorageError
 
 
@@ -33,6 +38,7 @@ class _Data:
     intents: dict[str, HoldIntent] = field(default_factory=dict)        # by operation id
     intent_keys: dict[tuple[str, str], str] = field(default_factory=dict)  # (scope, key) -> operation id
     policies: dict[str, TripPolicy] = field(default_factory=dict)
+    orphans_released: dict[tuple[str, str], datetime] = field(default_factory=dict)  # (gate_pk, event_id) -> at
 
     def copy(self) -> _Data:
         return _Data(*(dict(getattr(self, name)) for name in self.__dataclass_fields__))
@@ -41,7 +47,8 @@ class _Data:
 class MemoryPayments:
     """A ``PaymentsUnitOfWorkFactory`` in memory; ``add_trip`` and ``set_policy`` seed it."""
 
-    def __init__(self) -> None:
+    def __init__(self, gate: MemoryStore | None = None) -> None:
+        self.gate = gate  # the gate's decisions, for the denied taps' holds; None: there are none
         self.data = _Data()
         self.lock = threading.Lock()
         self.fail_completions = 0  # tests: this many ``complete_intent`` calls fail, as a crash would
@@ -150,6 +157,30 @@ class _Holds:
                 continue
             due.append(trip)
         return sorted(t.trip_id for t in due)[:limit]
+
+    def list_orphans(self, *, decided_before: datetime, limit: int,
+                     after: OrphanHold | None = None) -> list[OrphanHold]:
+        found = [OrphanHold(r.gate_pk, r.event_id, r.store_id, r.preauth_id, r.decided_at)
+                 for r in self._decisions()
+                 if r.outcome == "DENY" and r.preauth_id is not None and r.decided_at <= decided_before
+                 and (r.gate_pk, r.event_id) not in self.d.orphans_released]
+        order = lambda o: (o.decided_at, o.gate_pk, o.event_id)  # noqa: E731
+        return sorted((o for o in found if after is None or order(o) > order(after)), key=order)[:limit]
+
+    def mark_orphan_released(self, gate_pk: str, event_id: str, *, at: datetime) -> bool:
+        key = (gate_pk, event_id)
+        known = any((r.gate_pk, r.event_id) == key and r.preauth_id is not None for r in self._decisions())
+        if not known or key in self.d.orphans_released:
+            return False
+        self.d.orphans_released[key] = at
+        return True
+
+    def _decisions(self) -> list[DecisionRecord]:
+        gate = self.store.gate
+        if gate is None:
+            return []
+        with gate.lock:
+            return list(gate.data.decisions.values())
 
 
 class _Policies:

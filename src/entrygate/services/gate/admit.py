@@ -15,7 +15,9 @@ answer and a replay (``idempotency``) are one and the same; the API renders it (
 HARD anti-passback is read early (a visitor already inside is denied before any hold), but that
 read cannot see a tap at another gate in the same moment. The database settles that race: one
 open trip per visitor and store under HARD. The tap that loses is stored, and answered, as DENY
-``ALREADY_INSIDE``, and the hold it obtained is released (see ``decision_log``).
+``ALREADY_INSIDE``, and the hold it obtained is released (see ``decision_log``) and noted
+released on its decision; a hold whose release failed is left to the orphan sweep
+(``services.payments.sweeps``), which finds it by that note's absence.
 """
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ from entrygate.services.gate.idempotency import EventRecords
 from entrygate.services.ports.clock import Clock
 from entrygate.services.ports.decisions import DecisionLog, DecisionWrite
 from entrygate.services.ports.observer import DecisionObserver, NullObserver
+from entrygate.services.ports.payments import PaymentsUnitOfWorkFactory, orphan_release_key
 from entrygate.services.ports.processor import PaymentProcessor, ProcessorError, ProcessorUnavailable
 from entrygate.services.ports.storage import DuplicateEvent, StorageError, UnitOfWork, UnitOfWorkFactory
 
@@ -53,8 +56,11 @@ _DECLINE_REASONS = {
 class EntryService:
     def __init__(self, *, uow: UnitOfWorkFactory, catalog: Catalog, clock: Clock, processor: PaymentProcessor,
                  handlers: Mapping[Channel, ChannelHandler], risk: RiskAssessor | None = None,
-                 observer: DecisionObserver | None = None, decision_log: DecisionLog | None = None) -> None:
+                 observer: DecisionObserver | None = None, decision_log: DecisionLog | None = None,
+                 payments: PaymentsUnitOfWorkFactory | None = None) -> None:
+        """``payments`` notes a race loser's released hold; without it the orphan sweep releases it again."""
         self._uow = uow
+        self._payments = payments
         self._log = decision_log or DirectDecisionLog(uow)
         self._catalog = catalog
         self._clock = clock
@@ -220,13 +226,26 @@ class EntryService:
         """
         try:
             self._processor.release(preauth_id=preauth_id,
-                                    idempotency_key=f"{ctx.gate.gate_pk}:{ctx.event.event_id}:release")
+                                    idempotency_key=orphan_release_key(ctx.gate.gate_pk, ctx.event.event_id))
         except Exception as exc:  # noqa: BLE001 - any processor failure: the hold stays on record
             log.error("preauth_not_released", store_id=ctx.store.store_id, gate_id=ctx.gate.gate_id,
                       event_id=ctx.event.event_id, preauth_id=preauth_id, error=f"{type(exc).__name__}: {exc}")
             return
+        self._note_released(ctx)
         log.info("preauth_released", store_id=ctx.store.store_id, gate_id=ctx.gate.gate_id,
                  event_id=ctx.event.event_id, preauth_id=preauth_id, reason=ReasonCode.ALREADY_INSIDE.value)
+
+    def _note_released(self, ctx: EntryContext) -> None:
+        """Note the denial's hold released (one conditional write, paid by race losers alone)."""
+        if self._payments is None:
+            return
+        try:
+            with self._payments(write=True) as uow:
+                uow.holds.mark_orphan_released(ctx.gate.gate_pk, ctx.event.event_id, at=self._clock.now())
+                uow.commit()
+        except StorageError as exc:  # the sweep releases it again under the same key: a no-op
+            log.warning("preauth_release_unrecorded", store_id=ctx.store.store_id, gate_id=ctx.gate.gate_id,
+                        event_id=ctx.event.event_id, error=str(exc))
 
 
 def _decision_record(ctx: EntryContext, d: Decision, latency_ms: float) -> DecisionRecord:

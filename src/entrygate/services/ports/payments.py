@@ -2,7 +2,7 @@
 
 The processor is ``services.ports.processor.PaymentProcessor``. Storage is one unit of work with
 three parts: the trips it reads and closes, the trips' holds with the intents written before
-each processor call, and the stores' trip clocks.
+each processor call (and the holds denied taps obtained), and the stores' trip clocks.
 
 Every write here that another process could race is conditional and says whether it changed
 anything, so two workers on one database never close a trip twice or act on a hold twice.
@@ -86,6 +86,26 @@ class StoredHold:
     pending: HoldIntent | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class OrphanHold:
+    """A hold a denied tap obtained (it lost the HARD anti-passback race) that is not released yet."""
+
+    gate_pk: str
+    event_id: str
+    store_id: str
+    preauth_id: str
+    decided_at: datetime
+
+    @property
+    def release_key(self) -> str:
+        return orphan_release_key(self.gate_pk, self.event_id)
+
+
+def orphan_release_key(gate_pk: str, event_id: str) -> str:
+    """The processor idempotency key of a denied tap's release: the gate's and the sweeper's alike."""
+    return f"{gate_pk}:{event_id}:release"
+
+
 class TripLedger(Protocol):
     def get_state(self, trip_id: str) -> TripState | None: ...
 
@@ -135,6 +155,16 @@ class HoldRepository(Protocol):
         stored hold counts as HELD), with no intent pending under a lease alive at ``now``;
         by trip id, from the first id above ``after``, so a caller can page past holds it could
         not release."""
+        ...
+
+    def list_orphans(self, *, decided_before: datetime, limit: int,
+                     after: OrphanHold | None = None) -> list[OrphanHold]:
+        """Denied decisions decided at or before ``decided_before`` whose hold is not released yet, by
+        (decided_at, gate_pk, event_id), from the first one past ``after``."""
+        ...
+
+    def mark_orphan_released(self, gate_pk: str, event_id: str, *, at: datetime) -> bool:
+        """Note that the decision's hold is released (a conditional write); True when this call noted it."""
         ...
 
 
