@@ -16,7 +16,7 @@ import argparse
 import os
 import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,7 +24,6 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from support.databases import drop_database, fresh_database  # noqa: E402
 from support.server import Platform, operator_token, start_server, stop_server  # noqa: E402
-
 
 LUA = r"""
 local gates = {%(gates)s}
@@ -80,8 +79,8 @@ def _paced(url: str, targets: list[tuple[str, str]], seconds: float, per_gate: f
     omission). This is the design load, where the p99 target applies."""
     import asyncio
     import random
-    import string
     import statistics
+    import string
 
     import httpx
 
@@ -234,7 +233,7 @@ def _write_docs(args, backend, rows, ratio, outcomes) -> None:  # noqa: ANN001
                f"{args.seconds:.0f} s\n\n| what | req/s | p50 ms | p90 ms | p99 ms | errors |\n|---|---|---|---|---|---|\n"
                f"{table}\n\nAt the design load the decision p99 is **{rows[0][1]['p99']:.1f} ms**; at saturation, decision "
                f"throughput is **{ratio:.0%}** of the do-nothing endpoint; decisions recorded by "
-               f"outcome: {outcomes}. Measured on {datetime.now(timezone.utc):%Y-%m-%d} with "
+               f"outcome: {outcomes}. Measured on {datetime.now(UTC):%Y-%m-%d} with "
                f"`{' '.join(['.venv/bin/python', 'bench/gate_latency.py', *sys.argv[1:]])}` (design load: an open-loop "
                f"client tapping on schedule; saturation: wrk, one connection per gate).\n\n![latency]({'img/' + name})\n<!-- /gate-{backend} -->")
     doc = ROOT / "docs" / "performance.md"

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from entrygate.adapters.http.connectors import ConnectorClient, ConnectorMetrics
+from entrygate.adapters.clock import SystemClock
 from entrygate.adapters.db.console_store import SqlConsoleSessions, SqlSignInFailures
 from entrygate.adapters.db.dashboard_queries import SqlDashboardQueries
 from entrygate.adapters.db.engine import make_engine
@@ -16,6 +16,7 @@ from entrygate.adapters.db.hold_summaries import SqlHoldSummaries
 from entrygate.adapters.db.palm_store import SqlPalmStore
 from entrygate.adapters.db.payments import SqlPaymentsUnitOfWorkFactory
 from entrygate.adapters.db.uow import SqlUnitOfWorkFactory
+from entrygate.adapters.http.connectors import ConnectorClient, ConnectorMetrics
 from entrygate.adapters.metrics import PrometheusObserver
 from entrygate.adapters.palm_index import PalmIndex
 from entrygate.adapters.passwords import Argon2Passwords
@@ -23,29 +24,28 @@ from entrygate.adapters.processors.registry import load_processor
 from entrygate.adapters.risk_model import ModelProvider
 from entrygate.adapters.template_crypto import TemplateCipher
 from entrygate.domain.channels import Channel
+from entrygate.services.admin.connectivity import ConnectivityService
 from entrygate.services.admin.service import AdminService
 from entrygate.services.auth import Authenticator
-from entrygate.services.gate.card import CardHandler
 from entrygate.services.catalog import Catalog
-from entrygate.adapters.clock import SystemClock
-from entrygate.services.admin.connectivity import ConnectivityService
 from entrygate.services.console.auth import ConsoleAuthService
 from entrygate.services.console.dashboard import DashboardService
-from entrygate.services.gate.decision_log import DirectDecisionLog
 from entrygate.services.gate.admit import EntryService
+from entrygate.services.gate.card import CardHandler
+from entrygate.services.gate.decision_log import DirectDecisionLog
 from entrygate.services.gate.exits import ExitService
+from entrygate.services.gate.qr_badge import BadgeHandler, QrHandler
+from entrygate.services.gate.strategies import StrategyAssessor
+from entrygate.services.palm.gate import PalmHandler
+from entrygate.services.palm.service import PalmService
 from entrygate.services.payments.closing import TripClosingService
 from entrygate.services.payments.feedback import FeedbackService
 from entrygate.services.payments.holds import HoldService
 from entrygate.services.payments.sweep_thread import SweepThread
 from entrygate.services.payments.sweeps import TripSweeper
-from entrygate.services.palm.gate import PalmHandler
-from entrygate.services.palm.service import PalmService
 from entrygate.services.ports.clock import Clock
 from entrygate.services.trips.queries import QueryService
 from entrygate.services.trips.views import TripViews
-from entrygate.services.gate.qr_badge import BadgeHandler, QrHandler
-from entrygate.services.gate.strategies import StrategyAssessor
 from entrygate.settings import Settings
 
 

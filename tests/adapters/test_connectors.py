@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -21,8 +21,16 @@ from entrygate.domain import webhooks
 from entrygate.domain.channels import Channel, ShopperRisk, VisitorType
 from entrygate.domain.money import Money
 from entrygate.domain.store import ConnectorConfig, StoreConfig
-from entrygate.services.ports.connectors import (AuthEvent, AuthorizationCondition, ConnectorFailed, FailureKind,
-                                                GateAuthEvent, IdentityRejected, KeyChannel, ShopperAuthorization)
+from entrygate.services.ports.connectors import (
+    AuthEvent,
+    AuthorizationCondition,
+    ConnectorFailed,
+    FailureKind,
+    GateAuthEvent,
+    IdentityRejected,
+    KeyChannel,
+    ShopperAuthorization,
+)
 from retailer.harness import LoopbackRetailer, Reply, closed_port_url
 
 # The retailers here listen on loopback, which the outbound guard refuses unless allowed.
@@ -30,7 +38,7 @@ SECRET = webhooks.new_secret()
 TIMEOUT_MS = 300
 # What the deadline may be overrun by: thread scheduling and one last socket wake-up on a busy CI box.
 MARGIN_S = 0.2
-NOW = datetime(2026, 11, 27, 18, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
 VISITOR = {"visitorDetails": {"id": "v-42", "type": "SHOPPER"}}
 
 

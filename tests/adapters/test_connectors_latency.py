@@ -21,16 +21,16 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 import structlog
 from prometheus_client import CollectorRegistry
 
-from entrygate.adapters.http.transport import DeadlineTransport
 from entrygate.adapters.http.connectors import LIMITS, ConnectorClient, ConnectorMetrics
 from entrygate.adapters.http.outbound import OutboundPolicy
+from entrygate.adapters.http.transport import DeadlineTransport
 from entrygate.domain.channels import Channel
 from entrygate.domain.money import Money
 from entrygate.domain.store import ConnectorConfig, StoreConfig
@@ -100,7 +100,7 @@ def test_added_latency_of_a_connector_call(stub):
                         connectors={"identity": ConnectorConfig(stub, new_secret(), 800)})
     transport = OwnTime()
     client = ConnectorClient(transport=transport, metrics=ConnectorMetrics(CollectorRegistry()))
-    event = AuthEvent(str(uuid.uuid4()), datetime.now(timezone.utc), "ENTRY")
+    event = AuthEvent(str(uuid.uuid4()), datetime.now(UTC), "ENTRY")
     added: list[float] = []
     cpu: list[float] = []
     # The log line is rendered (its cost is part of a call) but not printed.

@@ -8,18 +8,18 @@ from pathlib import Path
 
 import pytest
 
+from entrygate.adapters.clock import FixedClock
 from entrygate.adapters.db.engine import make_engine
 from entrygate.adapters.db.group_commit import GroupCommitLog
 from entrygate.adapters.db.uow import SqlUnitOfWorkFactory
-from entrygate.services.gate.decision_log import DecisionWrite
-from entrygate.services.ports.storage import DuplicateEvent, StorageError
-from support.databases import fresh_database
-from support.factories import NOW, OPERATOR, PlainPasswords, store_config
 from entrygate.domain.channels import GateDirection
 from entrygate.domain.records import DecisionRecord
 from entrygate.services.admin.service import AdminService
 from entrygate.services.catalog import Catalog
-from entrygate.adapters.clock import FixedClock
+from entrygate.services.gate.decision_log import DecisionWrite
+from entrygate.services.ports.storage import DuplicateEvent, StorageError
+from support.databases import fresh_database
+from support.factories import NOW, OPERATOR, PlainPasswords, store_config
 
 
 @pytest.fixture

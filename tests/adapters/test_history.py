@@ -2,24 +2,23 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
+from entrygate.adapters.clock import FixedClock
 from entrygate.adapters.db.engine import make_engine
 from entrygate.adapters.db.uow import SqlUnitOfWorkFactory
 from entrygate.adapters.memory.storage import MemoryStore
-from support.factories import NOW, OPERATOR, PlainPasswords, card, event, store_config
 from entrygate.adapters.processors.sandbox import SandboxProcessor
-from entrygate.domain.channels import Channel, GateDirection
+from entrygate.domain.channels import Channel, GateDirection, ShopperRisk
 from entrygate.domain.keys import KeyKind
 from entrygate.services.admin.service import AdminService
 from entrygate.services.auth import Principal
-from entrygate.services.gate.card import CardHandler
 from entrygate.services.catalog import Catalog
-from entrygate.adapters.clock import FixedClock
 from entrygate.services.gate.admit import EntryService
+from entrygate.services.gate.card import CardHandler
 from entrygate.services.payments.feedback import FeedbackService, PaymentReport
 from entrygate.wire.decisions import decision_answer
-from entrygate.domain.channels import ShopperRisk
-from decimal import Decimal
+from support.factories import NOW, OPERATOR, PlainPasswords, card, event, store_config
 
 
 def _play(uow) -> str:  # noqa: ANN001

@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import socket
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpcore
 import pytest
 from structlog.testing import capture_logs
 
-from entrygate.adapters.http.transport import DeadlineTransport
 from entrygate.adapters.http.connectors import LIMITS, ConnectorClient
 from entrygate.adapters.http.outbound import GuardedBackend, OutboundPolicy, OutboundRefused
+from entrygate.adapters.http.transport import DeadlineTransport
 from entrygate.domain import webhooks
 from entrygate.domain.channels import Channel
 from entrygate.domain.money import Money
@@ -20,7 +20,7 @@ from entrygate.services.ports.connectors import AuthEvent, ConnectorFailed, Fail
 from retailer.harness import LoopbackRetailer, Reply
 
 VISITOR = {"visitorDetails": {"id": "v-1", "type": "SHOPPER"}}
-NOW = datetime(2026, 11, 27, 18, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
 
 
 class Resolver:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select, text
 
+from entrygate.adapters.clock import FixedClock
 from entrygate.adapters.db import palm_store
 from entrygate.adapters.db import tables as t
 from entrygate.adapters.db.engine import make_engine
@@ -22,7 +23,6 @@ from entrygate.domain.palm import encode_signature
 from entrygate.services.admin.service import AdminService
 from entrygate.services.auth import Principal
 from entrygate.services.catalog import Catalog
-from entrygate.adapters.clock import FixedClock
 from entrygate.services.errors import Conflict, Unavailable
 from entrygate.services.palm.service import PalmService
 from entrygate.simulation.palm_reader import PalmPopulation, read

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
+from entrygate.adapters.clock import FixedClock
 from entrygate.adapters.db import tables as t
 from entrygate.adapters.db.engine import make_engine
 from entrygate.adapters.db.palm_store import SqlPalmStore
@@ -14,7 +15,6 @@ from entrygate.adapters.template_crypto import TemplateCipher
 from entrygate.domain.cards import instrument_id
 from entrygate.services.admin.service import AdminService
 from entrygate.services.catalog import Catalog
-from entrygate.adapters.clock import FixedClock
 from entrygate.services.ports.palm import Enrollment
 from entrygate.services.ports.storage import StorageError
 from support.factories import NOW, OPERATOR, SECRET, PlainPasswords, card

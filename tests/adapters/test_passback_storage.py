@@ -16,10 +16,9 @@ from entrygate.adapters.db.engine import make_engine
 from entrygate.adapters.db.group_commit import GroupCommitLog
 from entrygate.adapters.db.uow import SqlUnitOfWorkFactory
 from entrygate.adapters.memory.connectors import ScriptedIdentity
-from entrygate.domain.channels import Channel
+from entrygate.domain.channels import Channel, TripStatus
 from entrygate.domain.credentials import BadgeRead, QrScan
 from entrygate.domain.records import DecisionRecord, Trip
-from entrygate.domain.channels import TripStatus
 from entrygate.services.gate.decision_log import DirectDecisionLog
 from entrygate.services.ports.decisions import DecisionWrite
 from support.factories import NOW, card, event

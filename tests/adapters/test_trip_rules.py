@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import pytest
 
+from entrygate.adapters.clock import FixedClock
 from entrygate.adapters.db.engine import make_engine
 from entrygate.adapters.db.uow import SqlUnitOfWorkFactory
 from entrygate.adapters.memory.storage import MemoryStore
@@ -20,7 +21,6 @@ from entrygate.domain.channels import TripStatus
 from entrygate.domain.records import Trip
 from entrygate.services.admin.service import AdminService
 from entrygate.services.catalog import Catalog
-from entrygate.adapters.clock import FixedClock
 from entrygate.services.ports.storage import TripAlreadyOpen
 from support.databases import drop_database, fresh_database
 from support.factories import NOW, OPERATOR, PlainPasswords, store_config

@@ -5,11 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from consolekit import ConsoleClient
 from retailer.harness import closed_port_url
 from support.latency import Beside, median_latency
 from support.server import entry
-
-from consolekit import ConsoleClient
 
 HOSTILE = r"^(a+)+$"
 LONGEST_SCAN = "a" * 4095 + "b"

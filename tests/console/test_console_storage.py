@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
+from entrygate.adapters.clock import FixedClock
 from entrygate.adapters.db.console_store import SqlConsoleSessions, SqlSignInFailures
 from entrygate.bootstrap import build
 from entrygate.console.simulate import simulate_entry
@@ -18,15 +19,14 @@ from entrygate.domain.money import Money
 from entrygate.domain.records import DecisionRecord
 from entrygate.domain.store import ConnectorConfig, StoreConfig
 from entrygate.services.auth import Principal
-from entrygate.adapters.clock import FixedClock
 from entrygate.services.console.auth import lockout_seconds
-from entrygate.services.ports.console import ConsoleSession, LiveFilter
 from entrygate.services.errors import NotFound
 from entrygate.services.gate.exits import ExitEvent
+from entrygate.services.ports.console import ConsoleSession, LiveFilter
 from entrygate.settings import Settings
 from support.server import TEST_SECRET
 
-T0 = datetime(2026, 11, 27, 18, 0, 5, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 27, 18, 0, 5, tzinfo=UTC)
 OPERATOR = Principal(KeyKind.OPERATOR)
 
 

@@ -2,24 +2,24 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from starlette.datastructures import FormData
 
+from entrygate.adapters.clock import FixedClock
+from entrygate.adapters.memory.console import MemorySessions, MemorySignInFailures
+from entrygate.adapters.memory.security import PlainPasswords
+from entrygate.adapters.memory.storage import MemoryStore
 from entrygate.console import charts, forms
 from entrygate.console.routes_stores import qr_pattern_result
 from entrygate.domain.channels import AntiPassback, Channel, FallbackDecision, RiskStrategy, RiskTolerance
 from entrygate.domain.money import Money
 from entrygate.domain.records import ApiKeyRecord, Retailer, RetailerUser
 from entrygate.domain.store import ConnectorConfig, StoreConfig, StoreConfigError, check_store
-from entrygate.adapters.clock import FixedClock
-from entrygate.adapters.memory.console import MemorySessions, MemorySignInFailures
-from entrygate.adapters.memory.security import PlainPasswords
-from entrygate.adapters.memory.storage import MemoryStore
-from entrygate.services.console.auth import ConsoleAuthService, SignInFailed, SignInThrottled, lockout_seconds
 from entrygate.services.admin.store_changes import drafted
+from entrygate.services.console.auth import ConsoleAuthService, SignInFailed, SignInThrottled, lockout_seconds
 from entrygate.services.errors import InvalidRequest
 from entrygate.wire.parse import parse
 from entrygate.wire.schemas import StoreIn
@@ -30,7 +30,7 @@ from entrygate.wire.stores import draft_from_input
 
 @pytest.fixture
 def auth():
-    clock = FixedClock(datetime(2026, 11, 27, 18, 0, tzinfo=timezone.utc))
+    clock = FixedClock(datetime(2026, 11, 27, 18, 0, tzinfo=UTC))
     memory = MemoryStore()
     with memory(write=True) as uow:
         uow.retailers.add(Retailer("ret_1", "R", clock.now()), ApiKeyRecord("k_1", "hash", "ret_1"))
@@ -175,7 +175,7 @@ def test_the_qr_tester_says_why_a_pattern_is_refused():
 
 
 def test_charts_are_well_formed_accessible_svg_with_escaped_text():
-    t0 = datetime(2026, 11, 27, 18, 0, tzinfo=timezone.utc)
+    t0 = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
     svgs = [
         charts.stacked_columns("c1", "Decisions <per> minute", "desc & more", [t0 + timedelta(minutes=i) for i in range(3)],
                                [charts.Series("Opened", "bar-open", [1, 0, 5]), charts.Series("Denied", "bar-deny", [0, 2, 1])]),

@@ -2,8 +2,15 @@ from datetime import date
 
 import pytest
 
-from entrygate.domain.cards import (CardCredential, card_brand, find_pan_field, instrument_id, is_par, looks_like_pan,
-                                    luhn_valid)
+from entrygate.domain.cards import (
+    CardCredential,
+    card_brand,
+    find_pan_field,
+    instrument_id,
+    is_par,
+    looks_like_pan,
+    luhn_valid,
+)
 
 
 @pytest.mark.parametrize("pan", ["4242424242424242", "4000000000009995", "5555555555554444", "378282246310005",

@@ -1,18 +1,38 @@
 """The rules of a trip's pre-authorization (DESIGN 10), as pure functions: no fixtures, no processor."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
-from entrygate.domain.holds import (REFUND_WINDOW, Hold, HoldConflict, HoldInvalid, HoldOperation, HoldRefusal,
-                                    HoldStatus, PaymentOutcome, ProcessorStep, apply_adjust, apply_cancel,
-                                    apply_capture, apply_refund, apply_refused, apply_release, capture_amount,
-                                    check_amount, plan_adjust, plan_cancel, plan_capture, plan_refund, plan_release)
+from entrygate.domain.holds import (
+    REFUND_WINDOW,
+    Hold,
+    HoldConflict,
+    HoldInvalid,
+    HoldOperation,
+    HoldRefusal,
+    HoldStatus,
+    PaymentOutcome,
+    ProcessorStep,
+    apply_adjust,
+    apply_cancel,
+    apply_capture,
+    apply_refund,
+    apply_refused,
+    apply_release,
+    capture_amount,
+    check_amount,
+    plan_adjust,
+    plan_cancel,
+    plan_capture,
+    plan_refund,
+    plan_release,
+)
 from entrygate.domain.money import Money
 
-AT = datetime(2026, 11, 27, 18, 0, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
 
 
 def usd(value: str | int) -> Money:

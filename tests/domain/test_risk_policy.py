@@ -5,7 +5,14 @@ import pytest
 from entrygate.domain.channels import RiskTolerance
 from entrygate.domain.money import Money
 from entrygate.domain.risk_policy import (
-    DEFAULT_THRESHOLDS, AdjustLimits, Band, HardFacts, RiskLevel, RiskThresholds, recommend, risk_score,
+    DEFAULT_THRESHOLDS,
+    AdjustLimits,
+    Band,
+    HardFacts,
+    RiskLevel,
+    RiskThresholds,
+    recommend,
+    risk_score,
 )
 
 USD25 = Money.of("25.00", "USD")

@@ -20,8 +20,17 @@ from entrygate.web import create_app
 from support.databases import drop_database, fresh_database
 from support.factories import OPERATOR, store_config
 from support.outage import Sabotage, kill_connections
-from support.server import (TEST_SECRET, Platform, StoreHandle, card, entry, new_par, operator_token, start_server,
-                            stop_server)
+from support.server import (
+    TEST_SECRET,
+    Platform,
+    StoreHandle,
+    card,
+    entry,
+    new_par,
+    operator_token,
+    start_server,
+    stop_server,
+)
 
 GATES = 6
 KILLS = 5

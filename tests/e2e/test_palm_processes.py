@@ -9,7 +9,6 @@ import time
 import uuid
 
 import httpx
-
 import numpy as np
 from sqlalchemy import create_engine, text
 

@@ -51,7 +51,7 @@ def servers(backend, tmp_path_factory):
 def tap_everywhere_at_once(urls: list[str], store, pars: list[str]) -> list[tuple[str, dict]]:  # noqa: ANN001
     """Each card at each gate (gate i on server i), all released together; (par, answer) per tap."""
     calls = [(par, gate, urls[i % len(urls)]) for par in pars for i, gate in enumerate(GATES)]
-    for par, gate, url in calls[:len(GATES)]:  # each process warmed up for its gate: a declined card, no trip
+    for _par, gate, url in calls[:len(GATES)]:  # each process warmed up for its gate: a declined card, no trip
         assert httpx.post(f"{url}/v1/gates/{gate}/entries", json=entry(card("tok_decline_generic", par=new_par())),
                           headers={"Authorization": f"Bearer {store.gates[gate]}"}, timeout=20).status_code == 200
     start = threading.Barrier(len(calls))

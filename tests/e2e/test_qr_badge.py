@@ -8,8 +8,14 @@ import uuid
 import pytest
 
 from entrygate.domain import badges, qr
-from retailer.harness import (LoopbackRetailer, Reply, RunningRetailer, closed_port_url, drop_retailer_database,
-                              fresh_retailer_database)
+from retailer.harness import (
+    LoopbackRetailer,
+    Reply,
+    RunningRetailer,
+    closed_port_url,
+    drop_retailer_database,
+    fresh_retailer_database,
+)
 from support.server import entry
 
 FORMATS = ["H10301", "C1K35", "CSN"]

@@ -5,8 +5,14 @@ import numpy as np
 from entrygate.domain.cards import CardCredential
 from entrygate.domain.channels import Channel
 from entrygate.risk.features import (
-    FEATURE_GROUP_INDEX, FEATURE_NAMES, FEATURE_RISK, NEW_INSTRUMENT, InstrumentHistory,
-    RiskFeatures, to_matrix, to_vector,
+    FEATURE_GROUP_INDEX,
+    FEATURE_NAMES,
+    FEATURE_RISK,
+    NEW_INSTRUMENT,
+    InstrumentHistory,
+    RiskFeatures,
+    to_matrix,
+    to_vector,
 )
 
 

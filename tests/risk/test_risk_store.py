@@ -9,8 +9,15 @@ import numpy as np
 import pytest
 
 from entrygate.risk.store import (
-    IncompatibleModel, ModelNotFound, current_version, list_versions, load_current, load_model,
-    model_path, save_model, set_current,
+    IncompatibleModel,
+    ModelNotFound,
+    current_version,
+    list_versions,
+    load_current,
+    load_model,
+    model_path,
+    save_model,
+    set_current,
 )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import asdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import insert
 from typer.testing import CliRunner
 
+from entrygate.adapters.clock import FixedClock
 from entrygate.adapters.db import tables as t
 from entrygate.adapters.db.engine import make_engine
 from entrygate.adapters.db.mapping import store_to_json
@@ -29,18 +30,17 @@ from entrygate.domain.channels import Channel, GateDirection, RiskStrategy, Shop
 from entrygate.domain.decision import EntryEvent
 from entrygate.domain.keys import KeyKind
 from entrygate.risk import cli as risk_cli
-from entrygate.risk.sources import NotEnoughHistory
 from entrygate.risk.features import RiskFeatures, to_vector
+from entrygate.risk.sources import NotEnoughHistory
 from entrygate.risk.store import current_version, load_current, model_path
 from entrygate.services.auth import Principal
-from entrygate.adapters.clock import FixedClock
 from entrygate.services.payments.feedback import PaymentReport
 from entrygate.settings import Settings
 from entrygate.wire.decisions import decision_answer
 from support.factories import store_config
 
 SECRET = "training-source-test-secret-" + "x" * 20
-T0 = datetime(2026, 3, 2, 14, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 OPERATOR = Principal(KeyKind.OPERATOR)
 NEW_YORK = ZoneInfo("America/New_York")
 runner = CliRunner()
@@ -239,7 +239,7 @@ def _seed_simulated(url: str, n_instruments: int, *, seed: int) -> int:
     from entrygate.risk.simulate import _PLAN, DEFAULT_MIX, STORES  # the population the bundled model learnt
 
     rng = random.Random(seed)
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     rows: dict[str, list[dict]] = {name: [] for name in ("instruments", "decisions", "trips", "labels")}
     stores = [f"sim-{i:02d}" for i in range(STORES)]
     risk_of = {"fraud": "CustomerFraud", "bad_debt": "BadDebt", "invalid_card": "InvalidCard"}

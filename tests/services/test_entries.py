@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 
 from entrygate.domain.channels import AntiPassback
-from entrygate.services.errors import Conflict, Forbidden, NotFound, Unavailable
 from entrygate.domain.keys import KeyKind
 from entrygate.services.auth import Principal
+from entrygate.services.errors import Conflict, Forbidden, NotFound, Unavailable
 from entrygate.services.gate.exits import ExitEvent
 from entrygate.wire.decisions import exit_answer
 from support.factories import NOW, World, card, event

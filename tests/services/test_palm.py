@@ -20,17 +20,17 @@ from entrygate.domain.channels import Channel
 from entrygate.domain.credentials import PalmRead
 from entrygate.domain.keys import KeyKind
 from entrygate.domain.palm import encode_signature
-from entrygate.services.palm import enrollment as enrollment_module
 from entrygate.services.auth import Principal
-from entrygate.services.gate.card import CardHandler
-from entrygate.services.gate.admit import EntryService
 from entrygate.services.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unavailable
+from entrygate.services.gate.admit import EntryService
+from entrygate.services.gate.card import CardHandler
 from entrygate.services.gate.exits import ExitEvent, ExitService
-from entrygate.wire.decisions import exit_answer
+from entrygate.services.palm import enrollment as enrollment_module
 from entrygate.services.palm.gate import PalmHandler
 from entrygate.services.palm.service import PalmService
 from entrygate.services.ports.palm import PalmChange
 from entrygate.simulation.palm_reader import PalmPopulation, read
+from entrygate.wire.decisions import exit_answer
 from support.factories import NOW, OPERATOR, SECRET, World, card, event
 from support.palms import HeldIndex
 

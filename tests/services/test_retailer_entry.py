@@ -12,12 +12,11 @@ from entrygate.domain.channels import AntiPassback, Channel, FallbackDecision, V
 from entrygate.domain.credentials import BadgeRead, QrScan
 from entrygate.domain.decision import Visitor
 from entrygate.domain.store import ConnectorConfig
-from entrygate.services.ports.connectors import (AuthEvent, ConnectorFailed, FailureKind, KeyChannel,
-                                                identity_request)
 from entrygate.services.errors import InvalidRequest
 from entrygate.services.gate.exits import ExitEvent
-from entrygate.wire.decisions import exit_answer
 from entrygate.services.gate.qr_badge import BadgeHandler, QrHandler
+from entrygate.services.ports.connectors import AuthEvent, ConnectorFailed, FailureKind, KeyChannel, identity_request
+from entrygate.wire.decisions import exit_answer
 from support.factories import NOW, World, event
 
 ALICE = Visitor("v-alice", VisitorType.SHOPPER)

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
+from entrygate.adapters.clock import FixedClock
 from entrygate.adapters.memory.security import PlainPasswords
 from entrygate.adapters.memory.storage import MemoryStore
 from entrygate.adapters.processors.sandbox import SandboxProcessor
@@ -16,15 +17,14 @@ from entrygate.domain.money import Money
 from entrygate.domain.store import StoreConfig
 from entrygate.services.admin.service import AdminService
 from entrygate.services.auth import Principal
-from entrygate.services.gate.card import CardHandler
 from entrygate.services.catalog import Catalog
-from entrygate.adapters.clock import FixedClock
 from entrygate.services.gate.admit import EntryService
+from entrygate.services.gate.card import CardHandler
 from entrygate.services.gate.exits import ExitService
 from entrygate.wire.decisions import decision_answer
 
 SECRET = b"test-secret"
-NOW = datetime(2026, 11, 27, 18, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
 OPERATOR = Principal(KeyKind.OPERATOR)
 
 

@@ -3,7 +3,8 @@ one test database at once (never the shared PostgreSQL cluster itself)."""
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import psycopg
 from sqlalchemy import Connection, Engine, event

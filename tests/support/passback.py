@@ -7,10 +7,12 @@ must settle, every time, with no sleeps.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
+from entrygate.adapters.clock import FixedClock
 from entrygate.adapters.memory.connectors import ScriptedIdentity
 from entrygate.adapters.memory.processor import ScriptedProcessor
 from entrygate.adapters.processors.sandbox import SandboxProcessor
@@ -20,16 +22,15 @@ from entrygate.domain.keys import KeyKind
 from entrygate.domain.store import ConnectorConfig
 from entrygate.services.admin.service import AdminService
 from entrygate.services.auth import Principal
-from entrygate.services.gate.card import CardHandler
 from entrygate.services.catalog import Catalog
-from entrygate.adapters.clock import FixedClock
-from entrygate.services.ports.decisions import DecisionLog, DecisionWrite
 from entrygate.services.gate.admit import EntryService
+from entrygate.services.gate.card import CardHandler
 from entrygate.services.gate.exits import ExitService
-from entrygate.wire.decisions import decision_answer
+from entrygate.services.gate.qr_badge import BadgeHandler, QrHandler
+from entrygate.services.ports.decisions import DecisionLog, DecisionWrite
 from entrygate.services.ports.payments import PaymentsUnitOfWorkFactory
 from entrygate.services.ports.storage import UnitOfWorkFactory
-from entrygate.services.gate.qr_badge import BadgeHandler, QrHandler
+from entrygate.wire.decisions import decision_answer
 from support.factories import NOW, OPERATOR, SECRET, PlainPasswords, store_config
 
 GATES = ("lane-1", "lane-2")

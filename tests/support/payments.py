@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from entrygate.adapters.clock import FixedClock
 from entrygate.adapters.memory.payments import MemoryPayments
 from entrygate.adapters.memory.processor import ScriptedProcessor
 from entrygate.domain.channels import TripStatus
@@ -13,13 +14,12 @@ from entrygate.domain.keys import KeyKind
 from entrygate.domain.money import Money
 from entrygate.domain.trips import TripPolicy
 from entrygate.services.auth import Principal
-from entrygate.adapters.clock import FixedClock
 from entrygate.services.payments.closing import TripClosingService
 from entrygate.services.payments.holds import HoldService
-from entrygate.services.ports.payments import TripState
 from entrygate.services.payments.sweeps import TripSweeper
+from entrygate.services.ports.payments import TripState
 
-NOW = datetime(2026, 11, 27, 18, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
 RETAILER = Principal(KeyKind.RETAILER, retailer_id="ret-1")
 OTHER_RETAILER = Principal(KeyKind.RETAILER, retailer_id="ret-2")
 OPERATOR = Principal(KeyKind.OPERATOR)

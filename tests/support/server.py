@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import os
 import random
-import string
 import signal
+import string
 import subprocess
 import sys
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -36,7 +36,7 @@ def new_par() -> str:
 
 def entry(credential: dict, *, channel: str = "CREDIT_CARD", party_size: int = 1, event_id: str | None = None) -> dict:
     return {"eventId": event_id or str(uuid.uuid4()),
-            "timestamp": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
+            "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
             "channel": channel, "interactionType": "TAP", "partySize": party_size, "credential": credential}
 
 

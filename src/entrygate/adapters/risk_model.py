@@ -9,10 +9,9 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
-
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from entrygate.risk.scorer import RiskScorer

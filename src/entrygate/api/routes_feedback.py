@@ -2,18 +2,18 @@
 shape, ``{"errorType": "BadRequestException", "errorMsg": "…"}``, as the contract fixes."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
-from entrygate.api.responses import FastJSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationInfo, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from entrygate.api.body import read_json
 from entrygate.api.deps import container, principal
 from entrygate.api.openapi import body
+from entrygate.api.responses import FastJSONResponse
 from entrygate.domain.channels import ShopperRisk
 from entrygate.domain.keys import KeyKind
 from entrygate.services.errors import InvalidRequest
@@ -74,7 +74,7 @@ async def payment_status(request: Request) -> FastJSONResponse:
             store_id=body.storeId, trip_id=body.shoppingTripId, total=body.totalAmount.amount,
             total_currency=body.totalAmount.code, settled=body.settledAmount.amount,
             settled_currency=body.settledAmount.code,
-            status_time=datetime.fromtimestamp(body.paymentStatusTime / 1000, tz=timezone.utc))
+            status_time=datetime.fromtimestamp(body.paymentStatusTime / 1000, tz=UTC))
         status = await run_in_threadpool(container(request).feedback.report_payment, who, report)
     except InvalidRequest as exc:
         return bad_request(exc.message)

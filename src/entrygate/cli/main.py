@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-from typing import Optional
 
 import typer
 
@@ -27,7 +26,7 @@ def _logging() -> None:
               json=os.environ.get("ENTRYGATE_LOG_JSON", "true").lower() not in ("0", "false", "no"))
 
 
-def _settings(database_url: Optional[str] = None, **flags: object) -> Settings:
+def _settings(database_url: str | None = None, **flags: object) -> Settings:
     """Settings from the environment, flags given on the command line taking precedence."""
     if database_url:
         os.environ["ENTRYGATE_DATABASE_URL"] = database_url  # the workers read it too
@@ -37,15 +36,15 @@ def _settings(database_url: Optional[str] = None, **flags: object) -> Settings:
 @app.command()
 def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on."),
           port: int = typer.Option(8000, help="Port to listen on."),
-          database_url: Optional[str] = typer.Option(None, help="Overrides ENTRYGATE_DATABASE_URL."),
+          database_url: str | None = typer.Option(None, help="Overrides ENTRYGATE_DATABASE_URL."),
           workers: int = typer.Option(1, min=1, max=64, help="Worker processes."),
           migrate: bool = typer.Option(True, "--migrate/--no-migrate",
                                        help="Apply pending migrations first (--no-migrate: refuse a schema behind)."),
-          header_timeout: Optional[float] = typer.Option(
+          header_timeout: float | None = typer.Option(
               None, help="Seconds for a request head to arrive (ENTRYGATE_HEADER_TIMEOUT_S, default 5)."),
-          keep_alive_timeout: Optional[float] = typer.Option(
+          keep_alive_timeout: float | None = typer.Option(
               None, help="Seconds a connection may idle between requests (ENTRYGATE_KEEP_ALIVE_TIMEOUT_S, default 5)."),
-          max_connections: Optional[int] = typer.Option(
+          max_connections: int | None = typer.Option(
               None, help="Connections per worker; beyond, 503 at once (ENTRYGATE_MAX_CONNECTIONS, default 2048).")
           ) -> None:
     """Run the platform; applies pending migrations first."""
@@ -97,7 +96,7 @@ def _require_current_schema(url: str) -> None:
 
 
 @db_app.command("upgrade")
-def db_upgrade(database_url: Optional[str] = typer.Option(None, help="Overrides ENTRYGATE_DATABASE_URL.")) -> None:
+def db_upgrade(database_url: str | None = typer.Option(None, help="Overrides ENTRYGATE_DATABASE_URL.")) -> None:
     """Apply pending migrations."""
     from entrygate.adapters.db.engine import current_revision, upgrade
 
@@ -107,7 +106,7 @@ def db_upgrade(database_url: Optional[str] = typer.Option(None, help="Overrides 
 
 
 @admin_app.command("create-token")
-def create_token(database_url: Optional[str] = typer.Option(None, help="Overrides ENTRYGATE_DATABASE_URL.")) -> None:
+def create_token(database_url: str | None = typer.Option(None, help="Overrides ENTRYGATE_DATABASE_URL.")) -> None:
     """Print a new operator token (shown once; stored only as a hash)."""
     from entrygate.adapters.db.engine import upgrade
     from entrygate.bootstrap import build
@@ -122,7 +121,7 @@ def create_token(database_url: Optional[str] = typer.Option(None, help="Override
 
 
 @trips_app.command("sweep")
-def trips_sweep(database_url: Optional[str] = typer.Option(None, help="Overrides ENTRYGATE_DATABASE_URL.")) -> None:
+def trips_sweep(database_url: str | None = typer.Option(None, help="Overrides ENTRYGATE_DATABASE_URL.")) -> None:
     """Run the timeout and release sweeps once, now; prints what they did.
 
     Closes the open trips past their store's maxTripMinutes (closedBy TIMEOUT), then releases the
@@ -150,7 +149,7 @@ def trips_sweep(database_url: Optional[str] = typer.Option(None, help="Overrides
                    err=True)
 
 
-def _recorded_history(database_url: Optional[str], **options):  # noqa: ANN003, ANN202 - risk.cli.DatabaseSource
+def _recorded_history(database_url: str | None, **options):  # noqa: ANN003, ANN202 - risk.cli.DatabaseSource
     """Labelled entries from the platform database; imported on use, so ``entrygate --help`` stays fast."""
     from entrygate.adapters.db.training import read_training_data
 

@@ -7,9 +7,9 @@ contrast against white and told apart by more than hue (the legend names them).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Sequence
 
 from markupsafe import Markup, escape
 

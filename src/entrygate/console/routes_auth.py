@@ -5,8 +5,18 @@ from fastapi import APIRouter, Depends, Request, Response
 from starlette.datastructures import FormData
 
 from entrygate.console.session import CSRF_FIELD, same_origin
-from entrygate.console.web import (ConsoleRoute, SignInRequired, Visit, call, checked_form, container, cookies,
-                                   redirect, render, signed_in)
+from entrygate.console.web import (
+    ConsoleRoute,
+    SignInRequired,
+    Visit,
+    call,
+    checked_form,
+    container,
+    cookies,
+    redirect,
+    render,
+    signed_in,
+)
 from entrygate.services.console.auth import SignInFailed, SignInThrottled
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)

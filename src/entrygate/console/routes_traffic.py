@@ -1,7 +1,7 @@
 """A store's traffic: live decisions and the dashboard (trips and balances: ``routes_trips.py``)."""
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -69,7 +69,7 @@ def dashboard_charts(board: Dashboard) -> dict[str, Any]:
     try:
         zone: Any = ZoneInfo(board.store.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        zone = timezone.utc
+        zone = UTC
     minutes = [m.minute.astimezone(zone) for m in board.per_minute]
     step = max(1, len(minutes) // 6)
     return {

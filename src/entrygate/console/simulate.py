@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from entrygate.bootstrap import Container
@@ -49,7 +49,7 @@ def simulate_entry(c: Container, principal: Principal, store_id: str, *, gate_id
     if gate is None or gate.direction is not GateDirection.ENTRY:
         raise InvalidRequest("gate: choose one of the store's entry gates", fields=["gate"])
     data = {"eventId": str(uuid.uuid4()),
-            "timestamp": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
+            "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
             "channel": "CREDIT_CARD", "interactionType": "TAP", "partySize": party_size,
             "credential": tokenize(TestCard(card_number))}
     # From here on, exactly what POST /v1/gates/{gateId}/entries does with a body.

@@ -6,10 +6,11 @@ before the API's handlers would).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -25,9 +26,16 @@ from entrygate.console.display import amount_input, money_text
 from entrygate.console.session import CSRF_FIELD, Cookies, same_origin
 from entrygate.services.auth import Principal
 from entrygate.services.console.auth import ConsoleUser, SignInThrottled
+from entrygate.services.errors import (
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    NotAuthenticated,
+    NotFound,
+    ServiceError,
+    Unavailable,
+)
 from entrygate.services.ports.storage import StorageError
-from entrygate.services.errors import Conflict, Forbidden, InvalidRequest, NotAuthenticated, NotFound, ServiceError, \
-    Unavailable
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
@@ -110,9 +118,9 @@ def _localtime(value: datetime | None, tz: str | None = None, fmt: str = "%Y-%m-
     if value is None:
         return ""
     try:
-        zone = ZoneInfo(tz) if tz else timezone.utc
+        zone = ZoneInfo(tz) if tz else UTC
     except (ZoneInfoNotFoundError, ValueError):
-        zone = timezone.utc
+        zone = UTC
     local = value.astimezone(zone)
     return local.strftime(fmt) + " " + (local.tzname() or "")
 

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
-
 # DESIGN 10: the store settings ``maxTripMinutes`` and ``preauthReleaseHours`` when a store sets neither.
 DEFAULT_MAX_TRIP_MINUTES = 180
 DEFAULT_PREAUTH_RELEASE_HOURS = 24

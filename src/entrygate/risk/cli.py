@@ -16,7 +16,7 @@ database source) with ``python -m entrygate.risk.cli``.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -188,7 +188,7 @@ def make_app(*, training_source: TrainingSource | None = None,
             console.print(f"[red]{escape(str(exc))}[/red]")
             raise typer.Exit(1) from exc
         if since is not None and since.tzinfo is None:
-            since = since.replace(tzinfo=timezone.utc)
+            since = since.replace(tzinfo=UTC)
         data = labelled(simulated=simulated, default_simulated=DEFAULT_EVALUATION_SIMULATED,
                         seed=seed + EVALUATION_SEED_OFFSET, database_url=database_url, since=since,
                         console=console)

@@ -21,7 +21,14 @@ import numpy as np
 
 from entrygate.domain.channels import RiskTolerance
 from entrygate.domain.money import Money
-from entrygate.domain.risk_policy import NO_HARD_FACTS, HardFacts, RiskRecommendation, RiskThresholds, recommend, risk_score
+from entrygate.domain.risk_policy import (
+    NO_HARD_FACTS,
+    HardFacts,
+    RiskRecommendation,
+    RiskThresholds,
+    recommend,
+    risk_score,
+)
 from entrygate.risk.compiled import CompiledForest
 from entrygate.risk.features import FEATURE_GROUP_INDEX, FEATURE_NAMES, RISK_GROUPS, RiskFeatures, to_vector
 from entrygate.risk.model import TrainedModel

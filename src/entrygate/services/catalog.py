@@ -6,8 +6,9 @@ Every process reads the same database, so a change made through another process 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from threading import Lock
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 from entrygate.domain.records import Gate
 from entrygate.domain.store import StoreConfig

@@ -11,8 +11,13 @@ import pytest
 from entrygate.adapters.processors import holds_id
 from entrygate.adapters.processors.sandbox import SandboxProcessor, from_settings, read_ledger
 from entrygate.domain.money import Money
-from entrygate.services.ports.processor import (HoldStateError, IdempotencyConflict, InvalidProcessorRequest,
-                                               ProcessorUnavailable, UnknownHold)
+from entrygate.services.ports.processor import (
+    HoldStateError,
+    IdempotencyConflict,
+    InvalidProcessorRequest,
+    ProcessorUnavailable,
+    UnknownHold,
+)
 
 
 def usd(amount: str) -> Money:

@@ -9,8 +9,14 @@ import pytest
 
 from entrygate.adapters.processors.stripe_money import from_stripe, to_stripe
 from entrygate.domain.money import Money
-from entrygate.services.ports.processor import (HoldStateError, IdempotencyConflict, InvalidProcessorRequest,
-                                               ProcessorConfigError, ProcessorUnavailable, UnknownHold)
+from entrygate.services.ports.processor import (
+    HoldStateError,
+    IdempotencyConflict,
+    InvalidProcessorRequest,
+    ProcessorConfigError,
+    ProcessorUnavailable,
+    UnknownHold,
+)
 from support import fake_stripe
 
 # What a deadline may be overrun by: thread scheduling and one last socket wake-up on a busy CI box.
@@ -25,7 +31,8 @@ def usd(amount: str) -> Money:
     return Money.of(amount, "USD")
 
 
-def hold(processor, amount: Money = usd("50.00"), token: str = "pm_card_visa") -> str:
+def hold(processor, amount: Money | None = None, token: str = "pm_card_visa") -> str:
+    amount = amount or usd("50.00")
     result = processor.preauthorize(token=token, amount=amount, idempotency_key=key())
     assert result.approved, result
     return result.preauth_id

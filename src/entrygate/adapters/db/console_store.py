@@ -9,12 +9,26 @@ Each method is its own short transaction; nothing here takes part in a gate deci
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Callable, Iterator
 
-from sqlalchemy import (Column, Connection, Engine, ForeignKey, Index, Integer, String, Table, and_, delete, insert,
-                        or_, select, update)
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    and_,
+    delete,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from entrygate.adapters.db.faults import describe, end_quietly

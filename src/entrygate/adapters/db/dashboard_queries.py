@@ -11,7 +11,7 @@ import json
 import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -22,8 +22,7 @@ from entrygate.adapters.db import tables as t
 from entrygate.adapters.db.faults import STORAGE_FAULTS, describe, end_quietly
 from entrygate.domain.decision import ExitResult
 from entrygate.domain.holds import HoldStatus
-from entrygate.services.ports.console import (BEFORE_IDENTITY, Balance, ConnectorCalls, DecisionRow, ExitRow,
-                                              LiveFilter)
+from entrygate.services.ports.console import BEFORE_IDENTITY, Balance, ConnectorCalls, DecisionRow, ExitRow, LiveFilter
 from entrygate.services.ports.storage import StorageError
 
 d = t.decisions.c
@@ -192,8 +191,8 @@ def _json_list(value: Any) -> list[str]:
 
 def _as_minute(value: Any) -> datetime:
     if isinstance(value, str):
-        return datetime.strptime(value, "%Y-%m-%d %H:%M").replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return datetime.strptime(value, "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _aware(value: Any) -> datetime | None:
@@ -201,4 +200,4 @@ def _aware(value: Any) -> datetime | None:
         return None
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -6,13 +6,12 @@ One statement, built once, one round trip at the gate.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, String, and_, bindparam, case, cast, distinct, func, or_, select, true
 
 from entrygate.adapters.db import tables as t
 from entrygate.risk.features import InstrumentHistory
-
 
 DECLINE_CODES = ("PREAUTH_DECLINED", "CARD_EXPIRED", "INSTRUMENT_BLOCKED", "INVALID_CREDENTIAL")
 
@@ -64,7 +63,7 @@ class SqlHistory:
         if seen is not None and isinstance(seen, str):  # SQLite returns a scalar subquery's time as text
             seen = datetime.fromisoformat(seen)
         if seen is not None and seen.tzinfo is None:
-            seen = seen.replace(tzinfo=timezone.utc)
+            seen = seen.replace(tzinfo=UTC)
         return InstrumentHistory(
             entries_total=int(r.entries_total), entries_1h=int(r.entries_1h), entries_24h=int(r.entries_24h),
             distinct_stores_24h=int(r.stores_24h), declines_24h=int(r.declines_24h),

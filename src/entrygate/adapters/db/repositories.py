@@ -11,8 +11,16 @@ from entrygate.adapters.db import tables as t
 from entrygate.adapters.db.mapping import store_from_json, store_to_json
 from entrygate.domain.cards import CardCredential
 from entrygate.domain.channels import GateDirection, TripStatus
-from entrygate.domain.records import (ApiKeyRecord, DecisionRecord, ExitRecord, Gate, PaymentInstrument, Retailer,
-                                      RetailerUser, Trip)
+from entrygate.domain.records import (
+    ApiKeyRecord,
+    DecisionRecord,
+    ExitRecord,
+    Gate,
+    PaymentInstrument,
+    Retailer,
+    RetailerUser,
+    Trip,
+)
 from entrygate.domain.store import StoreConfig
 from entrygate.domain.trips import ClosedBy
 from entrygate.services.ports.storage import AlreadyExists, DuplicateEvent, TripAlreadyOpen

@@ -35,7 +35,7 @@ from array import array
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import groupby
 from pathlib import Path
@@ -52,8 +52,8 @@ from entrygate.adapters.db.engine import make_engine
 from entrygate.adapters.db.history import DECLINE_CODES
 from entrygate.domain.cards import CardCredential
 from entrygate.domain.channels import Channel, ShopperRisk
-from entrygate.risk.sources import NotEnoughHistory, TrainingData, TrainingSourceError
 from entrygate.risk.features import FEATURE_NAMES, InstrumentHistory, RiskFeatures, to_vector
+from entrygate.risk.sources import NotEnoughHistory, TrainingData, TrainingSourceError
 
 # Why 200 and 20: below that the four-way split leaves the calibration part a handful of losses,
 # and thresholds chosen on a handful mean nothing; the simulated history is the better start.
@@ -124,7 +124,7 @@ def read_training_data(database_url: str, *, since: datetime | None = None,
     """
     where = describe(database_url)
     _require_file(database_url, where)
-    since = since.replace(tzinfo=timezone.utc) if since is not None and since.tzinfo is None else since
+    since = since.replace(tzinfo=UTC) if since is not None and since.tzinfo is None else since
     rows = _Rows()
     try:
         engine = make_engine(database_url, pool_size=1)

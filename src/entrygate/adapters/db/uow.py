@@ -6,10 +6,19 @@ import threading
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from entrygate.adapters.db.repositories import (SqlDecisions, SqlExits, SqlGates, SqlInstruments, SqlKeys,
-                                                SqlLabels, SqlRetailers, SqlStores, SqlTrips)
 from entrygate.adapters.db.faults import describe, end_quietly, is_storage_fault
 from entrygate.adapters.db.history import SqlHistory
+from entrygate.adapters.db.repositories import (
+    SqlDecisions,
+    SqlExits,
+    SqlGates,
+    SqlInstruments,
+    SqlKeys,
+    SqlLabels,
+    SqlRetailers,
+    SqlStores,
+    SqlTrips,
+)
 from entrygate.services.ports.storage import StorageError
 
 

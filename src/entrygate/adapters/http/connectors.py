@@ -32,8 +32,9 @@ from __future__ import annotations
 import random
 import time
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import orjson
@@ -42,18 +43,31 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from entrygate import __version__
 from entrygate.adapters.http.breaker import Breakers
-from entrygate.adapters.http.transport import DeadlineTransport, deadline
 from entrygate.adapters.http.outbound import OutboundPolicy, OutboundRefused
+from entrygate.adapters.http.transport import DeadlineTransport, deadline
 from entrygate.domain import webhooks
 from entrygate.domain.decision import Visitor
 from entrygate.domain.money import Money
 from entrygate.domain.store import ConnectorConfig, StoreConfig
-from entrygate.services.ports.connectors import (IDENTITY, IDENTITY_PATH, SHOPPER_AUTHORIZATION,
-                                                SHOPPER_AUTHORIZATION_PATH, AuthEvent, ConnectorFailed, FailureKind,
-                                                GateAuthEvent, IdentityRejected, KeyChannel, MalformedAnswer,
-                                                ProbeAnswer, ShopperAuthorization, identity_request,
-                                                parse_authorization, parse_identity_answer,
-                                                shopper_authorization_request)
+from entrygate.services.ports.connectors import (
+    IDENTITY,
+    IDENTITY_PATH,
+    SHOPPER_AUTHORIZATION,
+    SHOPPER_AUTHORIZATION_PATH,
+    AuthEvent,
+    ConnectorFailed,
+    FailureKind,
+    GateAuthEvent,
+    IdentityRejected,
+    KeyChannel,
+    MalformedAnswer,
+    ProbeAnswer,
+    ShopperAuthorization,
+    identity_request,
+    parse_authorization,
+    parse_identity_answer,
+    shopper_authorization_request,
+)
 
 log = structlog.get_logger("entrygate.connectors")
 T = TypeVar("T")

@@ -17,8 +17,16 @@ from decimal import Decimal
 
 from entrygate.domain.cards import CardCredential
 from entrygate.domain.channels import TripStatus
-from entrygate.domain.records import (ApiKeyRecord, DecisionRecord, ExitRecord, Gate, PaymentInstrument, Retailer,
-                                      RetailerUser, Trip)
+from entrygate.domain.records import (
+    ApiKeyRecord,
+    DecisionRecord,
+    ExitRecord,
+    Gate,
+    PaymentInstrument,
+    Retailer,
+    RetailerUser,
+    Trip,
+)
 from entrygate.domain.store import StoreConfig
 from entrygate.domain.trips import ClosedBy
 from entrygate.services.ports.storage import AlreadyExists, DuplicateEvent, StorageError, TripAlreadyOpen

@@ -19,9 +19,17 @@ import stripe
 from entrygate.adapters.processors import stripe_transport
 from entrygate.adapters.processors.stripe_money import from_stripe, to_stripe
 from entrygate.domain.money import Money
-from entrygate.services.ports.processor import (CaptureResult, HoldStateError, IncrementResult,
-                                               InvalidProcessorRequest, PreauthResult, ProcessorConfigError,
-                                               ProcessorError, RefundResult, UnknownHold)
+from entrygate.services.ports.processor import (
+    CaptureResult,
+    HoldStateError,
+    IncrementResult,
+    InvalidProcessorRequest,
+    PreauthResult,
+    ProcessorConfigError,
+    ProcessorError,
+    RefundResult,
+    UnknownHold,
+)
 
 # Stripe's decline codes (and error codes, when a decline has none) -> (decline code, block the card)
 _DECLINES: dict[str, tuple[str, bool]] = {

@@ -17,8 +17,12 @@ from typing import Any, TypeVar
 import requests
 import stripe
 
-from entrygate.services.ports.processor import (IdempotencyConflict, ProcessorConfigError, ProcessorError,
-                                               ProcessorUnavailable)
+from entrygate.services.ports.processor import (
+    IdempotencyConflict,
+    ProcessorConfigError,
+    ProcessorError,
+    ProcessorUnavailable,
+)
 
 T = TypeVar("T")
 MAX_ATTEMPTS = 3

@@ -27,21 +27,35 @@ import json
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from entrygate.domain import webhooks
 from entrygate.domain.channels import Channel, ShopperRisk
 from entrygate.domain.money import Money
 from entrygate.domain.store import CONNECTOR_NAMES, ConnectorConfig, StoreConfig
 from entrygate.services.auth import Principal
-from entrygate.services.ports.connectors import (IDENTITY, MAX_IDENTITY_KEY_CHARS, MAX_STORE_ID_CHARS, PATHS,
-                                                AuthEvent, AuthorizationCondition, ConnectorProbe, GateAuthEvent,
-                                                KeyChannel, MalformedAnswer, ProbeAnswer, ShopperAuthorization,
-                                                identity_request, parse_authorization, parse_identity_answer,
-                                                shopper_authorization_request)
 from entrygate.services.errors import NotFound
+from entrygate.services.ports.connectors import (
+    IDENTITY,
+    MAX_IDENTITY_KEY_CHARS,
+    MAX_STORE_ID_CHARS,
+    PATHS,
+    AuthEvent,
+    AuthorizationCondition,
+    ConnectorProbe,
+    GateAuthEvent,
+    KeyChannel,
+    MalformedAnswer,
+    ProbeAnswer,
+    ShopperAuthorization,
+    identity_request,
+    parse_authorization,
+    parse_identity_answer,
+    shopper_authorization_request,
+)
 from entrygate.services.ports.storage import UnitOfWorkFactory
 
 STALE_SIGNATURE_S = 600  # twice the five minutes of skew a receiver may accept
@@ -93,7 +107,7 @@ class ConnectivityService:
         config = store.connector(name)
         if config is None:
             raise NotFound(f"store {store_id} has no {name} connector configured")
-        now = datetime.fromtimestamp(self._wall_clock(), timezone.utc)
+        now = datetime.fromtimestamp(self._wall_clock(), UTC)
         checks = _identity_checks(store, now) if name == IDENTITY else _authorization_checks(store, now)
         path = PATHS[name]
         budget_s = min(max(2 * config.timeout_ms / 1000, MIN_BUDGET_S), MAX_BUDGET_S)

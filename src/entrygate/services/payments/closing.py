@@ -10,9 +10,9 @@ from entrygate.domain.keys import KeyKind
 from entrygate.domain.trips import ClosedBy, CloseResult
 from entrygate.services.auth import Principal
 from entrygate.services.errors import Forbidden, NotFound, Unavailable
+from entrygate.services.ports.clock import Clock
 from entrygate.services.ports.payments import PaymentsUnitOfWorkFactory
 from entrygate.services.ports.storage import StorageError
-from entrygate.services.ports.clock import Clock
 
 log = structlog.get_logger("entrygate.payments")
 

@@ -16,8 +16,8 @@ import structlog
 from entrygate.domain.channels import ShopperRisk
 from entrygate.services.auth import Principal
 from entrygate.services.errors import InvalidRequest
-from entrygate.services.ports.storage import UnitOfWorkFactory
 from entrygate.services.ports.clock import Clock
+from entrygate.services.ports.storage import UnitOfWorkFactory
 
 log = structlog.get_logger("entrygate.feedback")
 

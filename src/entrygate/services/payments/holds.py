@@ -14,28 +14,60 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Callable
 
 import structlog
 
-from entrygate.domain.holds import (Hold, HoldConflict, HoldError, HoldInvalid, HoldOperation, HoldRefusal,
-                                    PaymentOutcome, Plan, ProcessorStep, Transition, apply_adjust, apply_cancel,
-                                    apply_capture, apply_refund, apply_refused, apply_release, capture_amount,
-                                    check_amount, plan_adjust, plan_cancel, plan_capture, plan_refund, plan_release)
 from entrygate.domain.channels import TripStatus
+from entrygate.domain.holds import (
+    Hold,
+    HoldConflict,
+    HoldError,
+    HoldInvalid,
+    HoldOperation,
+    HoldRefusal,
+    PaymentOutcome,
+    Plan,
+    ProcessorStep,
+    Transition,
+    apply_adjust,
+    apply_cancel,
+    apply_capture,
+    apply_refund,
+    apply_refused,
+    apply_release,
+    capture_amount,
+    check_amount,
+    plan_adjust,
+    plan_cancel,
+    plan_capture,
+    plan_refund,
+    plan_release,
+)
 from entrygate.domain.keys import KeyKind
 from entrygate.domain.money import Money
 from entrygate.services.auth import Principal
 from entrygate.services.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unavailable
-from entrygate.services.ports.payments import (HoldAnswer, HoldIntent, PaymentsUnitOfWork, PaymentsUnitOfWorkFactory,
-                                               StoredHold, TripState)
-from entrygate.services.ports.storage import StorageError
 from entrygate.services.ports.clock import Clock
-from entrygate.services.ports.processor import (PaymentProcessor, ProcessorConfigError, ProcessorError,
-                                               ProcessorUnavailable, UnknownHold)
+from entrygate.services.ports.payments import (
+    HoldAnswer,
+    HoldIntent,
+    PaymentsUnitOfWork,
+    PaymentsUnitOfWorkFactory,
+    StoredHold,
+    TripState,
+)
+from entrygate.services.ports.processor import (
+    PaymentProcessor,
+    ProcessorConfigError,
+    ProcessorError,
+    ProcessorUnavailable,
+    UnknownHold,
+)
+from entrygate.services.ports.storage import StorageError
 
 log = structlog.get_logger("entrygate.payments")
 
@@ -137,7 +169,7 @@ class HoldService:
             if stored is None:
                 raise NotFound(f"trip {trip_id} has no pre-authorization")
             if operation is not HoldOperation.CANCEL:
-                _valid(lambda: check_amount(amount, stored.hold.currency))
+                _valid(lambda currency=stored.hold.currency: check_amount(amount, currency))
             request_hash = _fingerprint(operation, trip_id, amount)
             if intent is not None:
                 if intent.request_hash != request_hash:

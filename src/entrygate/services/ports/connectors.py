@@ -21,11 +21,12 @@ import base64
 import math
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Mapping, Protocol
+from typing import Any, Protocol
 
 from entrygate.domain.authorization import ADJUST, AuthorizationCondition, ShopperAuthorization
 from entrygate.domain.channels import Channel, ShopperRisk, VisitorType
@@ -159,7 +160,7 @@ class ConnectorProbe(Protocol):
 
 def iso_utc(at: datetime) -> str:
     """An ISO-8601 UTC timestamp with milliseconds and a ``Z``."""
-    return at.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def auth_event_id(gate_pk: str, event_id: str) -> str:

@@ -1,15 +1,21 @@
 """Storage ports: the unit of work and its repositories. SQL in ``adapters/db``, in memory in ``adapters/memory``."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
 from entrygate.domain.cards import CardCredential
-from entrygate.domain.money import Money
-from entrygate.domain.records import (ApiKeyRecord, DecisionRecord, ExitRecord, Gate, PaymentInstrument, Retailer,
-                                      RetailerUser, Trip)
+from entrygate.domain.records import (
+    ApiKeyRecord,
+    DecisionRecord,
+    ExitRecord,
+    Gate,
+    PaymentInstrument,
+    Retailer,
+    RetailerUser,
+    Trip,
+)
 from entrygate.domain.store import StoreConfig
 from entrygate.risk.features import InstrumentHistory
 

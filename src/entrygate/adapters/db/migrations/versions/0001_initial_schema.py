@@ -4,10 +4,10 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-27 18:44:20.329787
 """
-from alembic import op
 import sqlalchemy as sa
-import entrygate.adapters.db.tables
+from alembic import op
 
+import entrygate.adapters.db.tables
 
 revision = '0001'
 down_revision = None

@@ -4,10 +4,10 @@ Revision ID: 0002_console
 Revises: 0001
 Create Date: 2026-11-27 19:30:00
 """
-from alembic import op
 import sqlalchemy as sa
-import entrygate.adapters.db.tables
+from alembic import op
 
+import entrygate.adapters.db.tables
 
 revision = '0002_console'
 down_revision = '0001'

@@ -10,8 +10,8 @@ Revision ID: 0003_passback
 Revises: 0002_console
 Create Date: 2026-11-28 10:00:00
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = '0003_passback'
 down_revision = '0002_console'
