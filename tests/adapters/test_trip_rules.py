@@ -250,14 +250,14 @@ def test_an_older_report_that_read_first_and_wrote_last_does_not_stand(module_db
         return feedback.report_payment(OPERATOR, PaymentReport(store, t.trip_id, Decimal(20), "USD", Decimal(settled),
                                                                "USD", NOW + timedelta(minutes=minutes)))
 
-    older = threading.Thread(target=report, args=(0, 5), name="older")
+    older = threading.Thread(target=report, args=(0, -10), name="older")
     older.start()
     try:
         assert clock.reached.wait(10)
-        assert report(20, 10) == "Accepted"  # the newer report, paid in full, commits first
+        assert report(20, -5) == "Accepted"  # the newer report, paid in full, commits first
     finally:
         clock.go.set()
         older.join(10)
     with module_db() as u:
         stored = u.trips.get(t.trip_id)
-    assert (stored.settled_amount, stored.payment_status_time) == (Decimal(20), NOW + timedelta(minutes=10))
+    assert (stored.settled_amount, stored.payment_status_time) == (Decimal(20), NOW + timedelta(minutes=-5))

@@ -7,6 +7,8 @@ the exit gate; the processor not answering.
 """
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from support.server import new_par
@@ -107,7 +109,7 @@ def test_a_declined_capture_feeds_the_balance_exactly_as_a_payment_report_does(p
     # The retailer collects the debt another way and says so: the card is welcome again.
     r = platform.http.post("/v1/feedback/payment-status", headers=platform.as_retailer(store), json={
         "storeId": store.store_id, "shoppingTripId": by_capture, "totalAmount": {"amount": 18.4, "code": "USD"},
-        "settledAmount": {"amount": 18.4, "code": "USD"}, "paymentStatusTime": 4_000_000_000_000})
+        "settledAmount": {"amount": 18.4, "code": "USD"}, "paymentStatusTime": int(time.time() * 1000)})
     assert r.json() == {"status": "Accepted"}
     assert tap(platform, store, par=captured_par)["decision"] == "OPEN"
     # A debt at this retailer never stops the card at another's store (DESIGN 10).

@@ -55,9 +55,6 @@ class FeedbackService:
 
     def report_payment(self, principal: Principal, report: PaymentReport) -> str:
         """``Accepted`` when recorded, ``Rejected`` when well formed but contradictory."""
-        if report.status_time > self._clock.now() + MAX_CLOCK_SKEW:
-            raise InvalidRequest("paymentStatusTime: is more than 5 minutes ahead of the platform's clock",
-                                 fields=["paymentStatusTime"])
         with self._uow(write=True) as uow:
             trip = self._trip_of(uow, principal, report.store_id, report.trip_id)
             if report.total_currency != report.settled_currency:
@@ -69,8 +66,12 @@ class FeedbackService:
             if trip.payment_status_time is not None and report.status_time < trip.payment_status_time:
                 log.info("payment_report_stale", trip_id=trip.trip_id)
                 return "Accepted"
+            now = self._clock.now()
+            if report.status_time > now + MAX_CLOCK_SKEW:
+                raise InvalidRequest("paymentStatusTime: is more than 5 minutes ahead of the platform's clock",
+                                     fields=["paymentStatusTime"])
             if not uow.trips.report_payment(trip.trip_id, total=report.total, settled=report.settled,
-                                            status_time=report.status_time, at=self._clock.now()):
+                                            status_time=report.status_time, at=now):
                 log.info("payment_report_stale", trip_id=trip.trip_id)  # a newer report was stored meanwhile
                 return "Accepted"
             uow.commit()
