@@ -2,8 +2,10 @@
 
 A demo retailer has a store of every kind (one per risk strategy); simulated gates send a
 realistic mix of shoppers — good, declined, indebted, fraudulent; card, palm, QR, badge — and the
-reference retailer's back office reports how each trip's payment ended, so the demo shows
-shoppers stopped for debt and let in again once they pay.
+retailer's back office settles each trip the way a store would (simulation/back_office.py):
+capturing the basket through the trip's hold, cancelling it for an empty basket, or reporting
+the payment through the feedback API; so the demo shows shoppers stopped for debt and let in
+again once they pay.
 """
 from __future__ import annotations
 
@@ -11,35 +13,65 @@ import os
 import random
 import time
 from dataclasses import dataclass, field
-from decimal import Decimal
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
+import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 
+from entrygate.cli.demo_lines import decision_line, header, money_line
 from entrygate.cli.serverthread import ServerThread
 from entrygate.domain.store import ConnectorConfig
 from entrygate.domain.webhooks import new_secret
 from entrygate.logs import configure
 from entrygate.retailer.reporting import PlatformFeedback
+from entrygate.retailer.settlement import PlatformSettlement
 from entrygate.settings import DEMO_SECRET, Settings
-from entrygate.simulation.demo_setup import (DEMO_EMAIL, DEMO_PASSWORD, DemoWorld, create_demo_world,
-                                             create_retailer_people, enroll_demo_palms)
+from entrygate.simulation.back_office import BackOffice, EndedTrip, Step
+from entrygate.simulation.demo_setup import (
+    DEMO_EMAIL,
+    DEMO_PASSWORD,
+    SHORT_TRIP_STORE,
+    DemoWorld,
+    create_demo_world,
+    create_retailer_people,
+    enroll_demo_palms,
+)
 from entrygate.simulation.gate import SimulatedGate
 from entrygate.simulation.palm_reader import PalmPopulation
-from entrygate.simulation.population import NON_PAYER, BadgeLane, CardLane, PalmLane, QrLane, Shopper
+from entrygate.simulation.population import BadgeLane, CardLane, PalmLane, QrLane, Shopper
 
 console = Console(highlight=False, soft_wrap=True)
+
+# Why so often: the demo's kiosk closes trips after 5 minutes, and a close should show within
+# seconds of that, not the up to 36 s of the default interval.
+DEMO_SWEEP_INTERVAL_S = 5.0
+NO_EXIT_SCAN_ODDS = 0.35  # at the kiosk, shoppers who walk out without scanning
+RETURN_STORE = "demo-downtown"  # where a debtor who paid comes back: its strategy denies debt
 
 
 def demo(port: int = typer.Option(8000, help="Port for the platform (0 picks a free one)."),
          data_dir: Path = typer.Option(Path("var/demo"), help="Where the demo keeps its databases."),
          rate: float = typer.Option(2.0, min=0.1, max=200, help="Entries per second."),
-         count: Optional[int] = typer.Option(None, help="Stop after this many entries (default: until Ctrl-C)."),
+         count: int | None = typer.Option(None, help="Stop after this many entries (default: until Ctrl-C)."),
          debt_seconds: float = typer.Option(30.0, min=1, help="Seconds before a non-payer settles a debt."),
          seed: int = typer.Option(7, help="Seed of the simulated shoppers.")) -> None:
-    """Run the platform with a demo retailer and simulated gates, printing a line per decision."""
+    """Run the platform with a demo retailer and simulated gates, printing a line per decision and per payment.
+
+    The back office captures most baskets through the trip's hold (CAPT; a card that declines the
+    capture leaves a debt, DECL), cancels the hold of an empty basket (VOID), and at demo-campus
+    reports payments through the feedback API (RPRT, or DEBT when unpaid). A debtor pays later
+    (PAID) and is let in again.
+
+    At demo-kiosk (maxTripMinutes 5, the least a store may set) about a third of shoppers leave
+    without scanning out. Their trips are really closed by the platform's sweeper, which the demo
+    runs every 5 seconds: CLOSE lines appear once a run passes its fifth minute, each followed by
+    the trip's settlement. A shorter run (--count) ends first and says which trips are still open
+    and when they close; nothing is closed early.
+    """
     # Imported here, not at the top: `entrygate --help` should not load the whole platform.
     from entrygate.adapters.db.engine import upgrade
     from entrygate.bootstrap import build
@@ -52,7 +84,7 @@ def demo(port: int = typer.Option(8000, help="Port for the platform (0 picks a f
     os.environ.setdefault("ENTRYGATE_SECRET_KEY", DEMO_SECRET)
     # The reference retailer listens on loopback, a private address the platform otherwise refuses.
     settings = Settings(database_url=f"sqlite:///{db}", demo=True, log_json=False, log_level="WARNING",
-                        allow_private_urls=True)
+                        allow_private_urls=True, sweep_interval_s=DEMO_SWEEP_INTERVAL_S)
     configure(level=settings.log_level, json=False)
     upgrade(settings.sqlalchemy_url)
     container = build(settings)
@@ -73,21 +105,31 @@ def demo(port: int = typer.Option(8000, help="Port for the platform (0 picks a f
     console.print(f"  reference retailer (identity, shopper authorization) {retailer_server.url}")
     console.print(f"  stores       {', '.join(world.stores)}")
     console.print(f"  palm lane    {len(world.palms)} palms enrolled at the kiosk, entering at demo-downtown lane-palm")
+    console.print(f"  trip timeout {SHORT_TRIP_STORE} closes trips nobody scans out after "
+                  f"{world.max_trip_minutes[SHORT_TRIP_STORE]} min (the platform sweeps every "
+                  f"{DEMO_SWEEP_INTERVAL_S:g} s)")
     console.print("Simulated gates are sending entries; Ctrl-C stops.\n")
+    console.print(header())
     run = DemoRun(server.url, world, retailer, random.Random(seed), debt_s=debt_seconds, palms=palms)
     try:
         while count is None or run.sent < count:
-            run.step()
+            try:
+                run.step()
+            except httpx.HTTPError as exc:  # one refused or lost request must not end a demo left running
+                console.print(f"[red]FAIL[/]  {escape(str(exc) or type(exc).__name__)}")
             time.sleep(1 / rate)
     except KeyboardInterrupt:
         pass
     finally:
         run.close()
-        server.stop()
+        # The platform (its sweeper with it) stops before the server: no trip closes after the
+        # demo's last look, so what it says is still open is still open.
         container.close()
+        server.stop()
         retailer_server.stop()
         retailer.close()
     console.print(f"\n{run.sent} entries decided; the database is {db}")
+    _summary(run)
 
 
 @dataclass
@@ -99,8 +141,9 @@ class DemoRun:
     debt_s: float = 30.0
     palms: PalmPopulation | None = None  # the people of world.palms, and the strangers
     sent: int = 0
-    inside: list[tuple[str, str, str]] = field(default_factory=list)  # (trip, store, who)
-    debts: list[tuple[float, str, str, Decimal]] = field(default_factory=list)  # (due, store, trip, total)
+    inside: list[tuple[str, str, Shopper, bool, float]] = field(default_factory=list)  # trip, store, who, held, entered
+    returning: list[Shopper] = field(default_factory=list)  # debtors who paid, coming back to the gate
+    seen: dict[str, Shopper] = field(default_factory=dict)  # person -> how they last came to a gate
 
     def __post_init__(self) -> None:
         people = create_retailer_people(self.retailer.repo, self.rng)
@@ -119,49 +162,87 @@ class DemoRun:
             self.lanes.append(PalmLane(self.rng, palms=self.palms, enrolled=self.world.palms))
             self.weights.append(1.0)
             self.lane_gates["PALM"] = SimulatedGate(self.url, *self.world.gates["palm"])
-        self.back_office = PlatformFeedback(self.url, self.world.retailer_key)
+        self.back_office = BackOffice(PlatformSettlement(self.url, self.world.retailer_key),
+                                      PlatformFeedback(self.url, self.world.retailer_key), self.rng,
+                                      debt_s=self.debt_s, feedback_stores=self.world.feedback_stores)
 
     def step(self) -> None:
-        lane = self.rng.choices(self.lanes, weights=self.weights)[0]
-        shopper: Shopper = lane.next()
-        if shopper.channel == "CREDIT_CARD":
-            store = self.rng.choice(self.world.stores)
-            gate = self.card_gates[store]
-        else:
-            store, gate = "demo-downtown", self.lane_gates[shopper.channel]
+        shopper, store, gate = self._next()
         answer = gate.enter(shopper.channel, shopper.credential, party_size=shopper.party_size)
         self.sent += 1
-        print_decision(shopper.label, shopper.channel, store, answer)
+        console.print(decision_line(shopper.label, shopper.channel, store, answer))
+        if shopper.person:
+            self.seen[shopper.person] = shopper
         if answer.get("shoppingTripId"):
-            self.inside.append((answer["shoppingTripId"], store, shopper.label))
+            held = answer.get("authorizedAmount") is not None
+            self.inside.append((answer["shoppingTripId"], store, shopper, held, time.time()))
         if len(self.inside) > 6 or (self.inside and self.rng.random() < 0.3):
             self._leave(*self.inside.pop(0))
-        self._collect_debts()
+        self._show(self.back_office.closed_by_time())
+        steps, restored = self.back_office.collect_debts()
+        self._show(steps)
+        self.returning += self._again(restored)
 
-    def _leave(self, trip: str, store: str, who: str) -> None:
-        """The shopper walks out; the back office charges the basket and reports how it went."""
+    def _next(self) -> tuple[Shopper, str, SimulatedGate]:
+        """A debtor who just paid comes back first; otherwise whoever the lanes send."""
+        if self.returning:
+            shopper = self.returning.pop(0)
+            gate = self.card_gates[RETURN_STORE] if shopper.channel == "CREDIT_CARD" else self.lane_gates["PALM"]
+            return shopper, RETURN_STORE, gate
+        lane = self.rng.choices(self.lanes, weights=self.weights)[0]
+        shopper = lane.next()
+        if shopper.channel == "CREDIT_CARD":
+            store = self.rng.choice(self.world.stores)
+            return shopper, store, self.card_gates[store]
+        return shopper, "demo-downtown", self.lane_gates[shopper.channel]
+
+    def _again(self, restored: list[EndedTrip]) -> list[Shopper]:
+        """The debtors who paid, as they come back: the same card again, or a fresh read of the same palm."""
+        lanes = {lane.channel: lane for lane in self.lanes if hasattr(lane, "again")}
+        return [lanes[self.seen[t.person].channel].again(self.seen[t.person]) for t in restored
+                if t.person in self.seen and self.seen[t.person].channel in lanes]
+
+    def _leave(self, trip: str, store: str, shopper: Shopper, held: bool, entered: float) -> None:
+        """The shopper walks out: through the exit gate, or at the kiosk maybe without scanning."""
+        ended = EndedTrip(trip, store, shopper.channel, shopper.label, shopper.person, held, entered)
+        if store == SHORT_TRIP_STORE and self.rng.random() < NO_EXIT_SCAN_ODDS:
+            self.back_office.watch(ended, max_trip_minutes=self.world.max_trip_minutes[store])
+            return
         self.exit_gates[store].exit(trip)
-        total = Decimal(self.rng.randrange(300, 6000)) / 100
-        if who == NON_PAYER:
-            self.back_office.report_payment(store_id=store, trip_id=trip, total=total, settled=Decimal(0),
-                                            currency="USD")
-            self.debts.append((time.monotonic() + self.debt_s, store, trip, total))
-            console.print(f"[yellow]DEBT[/] {store:<14} {who:<26} {total:>6} USD unpaid  {trip}")
-        else:
-            self.back_office.report_payment(store_id=store, trip_id=trip, total=total, settled=total,
-                                            currency="USD")
+        self._show(self.back_office.settle(ended))
 
-    def _collect_debts(self) -> None:
-        now = time.monotonic()
-        for due in [d for d in self.debts if d[0] <= now]:
-            self.debts.remove(due)
-            _, store, trip, total = due
-            self.back_office.report_payment(store_id=store, trip_id=trip, total=total, settled=total,
-                                            currency="USD")
-            console.print(f"[cyan]PAID[/] {store:<14} {NON_PAYER:<26} {total:>6} USD settled; access restored  {trip}")
+    def _show(self, steps: list[Step]) -> None:
+        for s in steps:
+            console.print(money_line(s.kind, s.trip.store, s.trip.channel, s.trip.label, s.detail, s.trip.trip_id))
 
     def close(self) -> None:
-        self.back_office.close()
+        """The last look at the trips waiting for their timeout, while the platform still runs; then the clients."""
+        try:
+            self._show(self.back_office.closed_by_time(last=True))
+        finally:
+            self.back_office.close()
+            for gate in [*self.card_gates.values(), *self.exit_gates.values(), *self.lane_gates.values()]:
+                gate.close()
+
+
+def _summary(run: DemoRun) -> None:
+    """What the back office did, the balance left unpaid, and the trips still waiting for their timeout."""
+    ledger = run.back_office.ledger
+    console.print(f"back office: {ledger.captured} captured ({ledger.captured_amount:.2f} USD), "
+                  f"{ledger.declined} declined, {ledger.cancelled} cancelled, {ledger.reported} reported "
+                  f"through feedback, {ledger.timed_out} closed by TIMEOUT; unpaid now "
+                  f"{ledger.outstanding:.2f} USD on {_count(len(ledger.unpaid), 'trip')}")
+    waiting = run.back_office.still_open()
+    if waiting:
+        first = min(at for _, at in waiting)
+        console.print(f"still open at {SHORT_TRIP_STORE}, never scanned out: {_count(len(waiting), 'trip')}; the "
+                      f"platform closes each by TIMEOUT {run.world.max_trip_minutes[SHORT_TRIP_STORE]} minutes "
+                      f"after its entry while it runs (the next at {datetime.fromtimestamp(first):%H:%M:%S}); "
+                      "this run ended first")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _port_free(port: int) -> bool:
@@ -185,13 +266,3 @@ def _start_retailer(data_dir: Path) -> tuple[ServerThread, Any]:
         leftover.unlink()
     app = create_retailer_app(RetailerSettings(database_url=f"sqlite:///{db}", signing_secret=new_secret()))
     return ServerThread(app).start(), app.state.retailer
-
-
-def print_decision(label: str, channel: str, store: str, answer: dict[str, Any]) -> None:
-    decision = answer["decision"]
-    colour = "green" if decision == "OPEN" else "red"
-    reasons = ", ".join(r["code"] for r in answer.get("reasons", [])) or "-"
-    party = f"x{answer.get('partySize')}" if answer.get("partySize", 1) > 1 else ""
-    risk = f"risk {answer['risk']['score']:>3}" if answer.get("risk") else " " * 8
-    console.print(f"[{colour}]{decision:<4}[/] {store:<14} {channel:<11} {label:<26}{party:<3} {reasons:<38} "
-                  f"{risk} {answer.get('decidedBy', ''):<8} {answer.get('latencyMs', 0):6.1f} ms")

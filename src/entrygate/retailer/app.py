@@ -14,8 +14,9 @@ holds the running parts (repository, decisions), which the demo uses to register
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request

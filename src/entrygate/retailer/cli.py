@@ -5,7 +5,6 @@ import os
 import time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -21,7 +20,7 @@ SIGNING_SECRET = typer.Option(None, "--signing-secret", help="The store connecto
 VISITOR_TYPES = ("SHOPPER", "ASSOCIATE")
 
 
-def _settings(database_url: Optional[str], signing_secret: Optional[str] = None) -> RetailerSettings:
+def _settings(database_url: str | None, signing_secret: str | None = None) -> RetailerSettings:
     given = {k: v for k, v in (("database_url", database_url), ("signing_secret", signing_secret)) if v}
     return RetailerSettings(**given)
 
@@ -41,7 +40,7 @@ def _fail(message: str) -> typer.Exit:
 @app.command()
 def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on."),
           port: int = typer.Option(8100, help="Port to listen on."),
-          database_url: Optional[str] = DATABASE_URL, signing_secret: Optional[str] = SIGNING_SECRET) -> None:
+          database_url: str | None = DATABASE_URL, signing_secret: str | None = SIGNING_SECRET) -> None:
     """Serve the identity and shopper-authorization connector endpoints; migrates the database first."""
     import uvicorn
 
@@ -57,7 +56,7 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     uvicorn.run(create_retailer_app(settings), host=host, port=port, log_level="warning", access_log=False)
 
 
-def _add_visitor_with_key(identity_key: str, visitor_id: str, visitor_type: str, database_url: Optional[str]) -> None:
+def _add_visitor_with_key(identity_key: str, visitor_id: str, visitor_type: str, database_url: str | None) -> None:
     from entrygate.retailer.repository import RegistrationError
 
     if not identity_key:
@@ -78,7 +77,7 @@ def _add_visitor_with_key(identity_key: str, visitor_id: str, visitor_type: str,
 @app.command("add-shopper")
 def add_shopper(identity_key: str = typer.Option(..., help="The raw key the app shows (sent base64-encoded)."),
                 visitor_id: str = typer.Option(..., help="The id the connector answers with."),
-                database_url: Optional[str] = DATABASE_URL) -> None:
+                database_url: str | None = DATABASE_URL) -> None:
     """Register a shopper's static identity key."""
     _add_visitor_with_key(identity_key, visitor_id, "SHOPPER", database_url)
 
@@ -86,20 +85,20 @@ def add_shopper(identity_key: str = typer.Option(..., help="The raw key the app 
 @app.command("add-associate")
 def add_associate(identity_key: str = typer.Option(..., help="The raw key the app shows (sent base64-encoded)."),
                   visitor_id: str = typer.Option(..., help="The id the connector answers with."),
-                  database_url: Optional[str] = DATABASE_URL) -> None:
+                  database_url: str | None = DATABASE_URL) -> None:
     """Register a store associate's static identity key (associates enter with no trip)."""
     _add_visitor_with_key(identity_key, visitor_id, "ASSOCIATE", database_url)
 
 
 @app.command("add-badge")
 def add_badge(visitor_id: str = typer.Option(..., help="The id the connector answers with."),
-              format: Optional[str] = typer.Option(None, "--format", help="Wiegand format: "
+              format: str | None = typer.Option(None, "--format", help="Wiegand format: "
                                                    f"{', '.join(badges.FORMATS)}."),
-              facility: Optional[int] = typer.Option(None, help="Facility (or company) code."),
-              card: Optional[int] = typer.Option(None, help="Card number."),
-              csn: Optional[str] = typer.Option(None, help="Card serial number (hex), instead of a format."),
+              facility: int | None = typer.Option(None, help="Facility (or company) code."),
+              card: int | None = typer.Option(None, help="Card number."),
+              csn: str | None = typer.Option(None, help="Card serial number (hex), instead of a format."),
               type: str = typer.Option("SHOPPER", "--type", help="SHOPPER or ASSOCIATE."),
-              database_url: Optional[str] = DATABASE_URL) -> None:
+              database_url: str | None = DATABASE_URL) -> None:
     """Register a badge by format, facility and card number, or by card serial number."""
     from entrygate.retailer.repository import RegistrationError
 
@@ -130,8 +129,8 @@ def add_badge(visitor_id: str = typer.Option(..., help="The id the connector ans
 
 @app.command("issue-qr")
 def issue_qr(visitor_id: str = typer.Option(..., help="A registered visitor."),
-             png: Optional[Path] = typer.Option(None, help="Also write the code as a PNG image here."),
-             database_url: Optional[str] = DATABASE_URL, signing_secret: Optional[str] = SIGNING_SECRET) -> None:
+             png: Path | None = typer.Option(None, help="Also write the code as a PNG image here."),
+             database_url: str | None = DATABASE_URL, signing_secret: str | None = SIGNING_SECRET) -> None:
     """Print a fresh rotating QR code for a registered visitor (valid for about 20-40 s, once)."""
     from entrygate.domain import qr
 
@@ -159,7 +158,7 @@ def issue_qr(visitor_id: str = typer.Option(..., help="A registered visitor."),
 def set_balance(shopper_id: str = typer.Option(..., help="The shopper identity (the platform's shopperIdentity.id)."),
                 amount: str = typer.Option(..., help="The outstanding amount; 0 clears it."),
                 currency: str = typer.Option(..., help="ISO 4217 code, e.g. USD."),
-                database_url: Optional[str] = DATABASE_URL) -> None:
+                database_url: str | None = DATABASE_URL) -> None:
     """Set the retailer's own outstanding balance for a shopper (a positive balance refuses entry)."""
     try:
         value = Decimal(amount)
@@ -180,7 +179,7 @@ def set_balance(shopper_id: str = typer.Option(..., help="The shopper identity (
 @app.command("deny")
 def deny(shopper_id: str = typer.Option(..., help="The shopper identity to refuse."),
          risk: str = typer.Option("CustomerFraud", help="The risk label answered with the refusal."),
-         database_url: Optional[str] = DATABASE_URL) -> None:
+         database_url: str | None = DATABASE_URL) -> None:
     """Put a shopper on the retailer's deny list."""
     from entrygate.retailer.validation import RISKS
 
@@ -196,7 +195,7 @@ def deny(shopper_id: str = typer.Option(..., help="The shopper identity to refus
 
 @app.command("add-loyalty-member")
 def add_loyalty_member(shopper_id: str = typer.Option(..., help="The shopper identity."),
-                       database_url: Optional[str] = DATABASE_URL) -> None:
+                       database_url: str | None = DATABASE_URL) -> None:
     """Mark a shopper as a loyalty member (admitted despite a HighVelocity-only flag)."""
     repo = _repo(_settings(database_url))
     try:

@@ -23,8 +23,9 @@ Shopper authorization, in order (the first rule that applies decides):
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from entrygate.domain import qr
 from entrygate.retailer.repository import KnownVisitor, RetailerRepository

@@ -1,7 +1,9 @@
 """The retailer's side of the feedback API: reporting how trips' payments ended (DESIGN 4.2).
 
-The reference retailer's back office uses this after each trip: paid, unpaid (a debt that stops
-the shopper at stores under the platform strategies), and later settled (access restored).
+The demo's back office uses this for the trips it does not settle through their hold
+(retailer/settlement.py): paid, unpaid (a debt that stops the shopper at stores under the
+platform strategies), and later settled (access restored). A report that gets no answer is sent
+again as it was: the same report twice records it once.
 """
 from __future__ import annotations
 
@@ -13,6 +15,9 @@ import httpx
 
 class FeedbackError(Exception):
     """entrygate did not accept the report."""
+
+
+ATTEMPTS = 3
 
 
 class PlatformFeedback:
@@ -27,10 +32,19 @@ class PlatformFeedback:
                 "totalAmount": {"amount": float(total), "code": currency},
                 "settledAmount": {"amount": float(settled), "code": currency},
                 "paymentStatusTime": int((at if at is not None else time.time()) * 1000)}
-        r = self._client.post("/v1/feedback/payment-status", json=body, headers=self._headers)
+        r = self._post("/v1/feedback/payment-status", body)
         if r.status_code != 200:
             raise FeedbackError(r.text[:300])
         return r.json()["status"]
+
+    def _post(self, path: str, body: dict[str, object]) -> httpx.Response:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return self._client.post(path, json=body, headers=self._headers)
+            except httpx.TransportError as exc:
+                if attempt == ATTEMPTS:
+                    raise FeedbackError(f"no answer from entrygate: {exc or type(exc).__name__}") from exc
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def close(self) -> None:
         self._client.close()

@@ -13,7 +13,7 @@ from decimal import Decimal
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from entrygate.retailer.tables import balances, badges, deny_list, identity_keys, loyalty_members, qr_claims, visitors
+from entrygate.retailer.tables import badges, balances, deny_list, identity_keys, loyalty_members, qr_claims, visitors
 
 VISITOR_TYPES = ("SHOPPER", "ASSOCIATE")
 # Used QR codes are pruned at most this often; a claim row outlives its code by a step or two.

@@ -25,6 +25,16 @@ DEMO_EMAIL = "demo@entrygate.local"
 DEMO_PASSWORD = "entrygate-demo"
 
 
+# The kiosk's trips close by time: many shoppers walk out past its exit without scanning, as at
+# most checkout-free stores. Five minutes is the least maxTripMinutes allows, so a demo left
+# running shows the platform closing those trips (closedBy TIMEOUT) from its fifth minute on.
+SHORT_TRIP_STORE = "demo-kiosk"
+SHORT_TRIP_MINUTES = 5
+# The campus store's retailer charges shoppers through its own payment system and reports each
+# trip with the payment-status feedback; the platform lets go of its holds when a trip closes.
+FEEDBACK_STORES = frozenset({"demo-campus"})
+
+
 @dataclass
 class DemoWorld:
     retailer_id: str
@@ -34,6 +44,8 @@ class DemoWorld:
     card_gates: dict[str, tuple[str, str]] = field(default_factory=dict)  # store id -> its card lane
     exit_gates: dict[str, tuple[str, str]] = field(default_factory=dict)  # store id -> its exit
     palms: list[PalmEnrollee] = field(default_factory=list)  # enrolled at the kiosk (enroll_demo_palms)
+    max_trip_minutes: dict[str, int] = field(default_factory=dict)  # store id -> its maxTripMinutes
+    feedback_stores: frozenset[str] = FEEDBACK_STORES  # whose back office reports payments instead of capturing
 
 
 # A store of every kind: one per risk strategy. Downtown also takes palms, QR codes and badges.
@@ -68,6 +80,10 @@ def create_demo_world(c: Container, *, identity: ConnectorConfig | None = None,
         if authorization is not None and strategy is not RiskStrategy.PLATFORM_MANAGED and \
                 strategy is not RiskStrategy.NONE:
             store = store.with_changes(connectors={"shopperAuthorization": authorization})
+        if store_id == SHORT_TRIP_STORE:
+            store = store.with_changes(max_trip_minutes=SHORT_TRIP_MINUTES)
+        if store_id in FEEDBACK_STORES:
+            store = store.with_changes(preauth_release_hours=0)
         if store_id == "demo-downtown":
             store = store.with_changes(entry_methods=store.entry_methods | {Channel.PALM})
         if store_id == "demo-downtown" and identity is not None:
@@ -76,6 +92,7 @@ def create_demo_world(c: Container, *, identity: ConnectorConfig | None = None,
                                        connectors={**store.connectors, "identity": identity})
         c.admin.create_store(operator, store)
         world.stores.append(store_id)
+        world.max_trip_minutes[store_id] = store.max_trip_minutes
         gate = c.admin.add_gate(operator, store_id, gate_id="lane-1", direction=GateDirection.ENTRY)
         world.card_gates[store_id] = (gate.id, gate.api_key)
         exit_gate = c.admin.add_gate(operator, store_id, gate_id="exit-1", direction=GateDirection.EXIT)

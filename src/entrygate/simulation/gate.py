@@ -1,11 +1,18 @@
-"""A simulated gate device: sends entries and exits to a running platform over HTTP."""
+"""A simulated gate device: sends entries and exits to a running platform over HTTP.
+
+A request that gets no answer (the server closed an idle keep-alive connection just as it was
+reused, a reset) is sent again as it was, with the same event id: the platform answers a repeated
+event id with its first answer and changes nothing (DESIGN 4.1), as a real gate relies on.
+"""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+
+ATTEMPTS = 3
 
 
 class SimulatedGate:
@@ -18,16 +25,27 @@ class SimulatedGate:
               interaction: str = "TAP") -> dict[str, Any]:
         body = {"eventId": str(uuid.uuid4()), "timestamp": _now(), "channel": channel,
                 "interactionType": interaction, "partySize": party_size, "credential": credential}
-        r = self._client.post(f"/v1/gates/{self.gate_id}/entries", json=body, headers=self._headers)
-        r.raise_for_status()
-        return r.json()
+        return self._post(f"/v1/gates/{self.gate_id}/entries", body)
 
     def exit(self, trip_id: str) -> dict[str, Any]:
         body = {"eventId": str(uuid.uuid4()), "timestamp": _now(), "shoppingTripId": trip_id}
-        r = self._client.post(f"/v1/gates/{self.gate_id}/exits", json=body, headers=self._headers)
-        r.raise_for_status()
-        return r.json()
+        return self._post(f"/v1/gates/{self.gate_id}/exits", body)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                r = self._client.post(path, json=body, headers=self._headers)
+            except httpx.TransportError:
+                if attempt == ATTEMPTS:
+                    raise
+                continue
+            r.raise_for_status()
+            return r.json()
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")

@@ -23,10 +23,14 @@ class Shopper:
     channel: str
     credential: dict[str, Any]
     party_size: int = 1
+    person: str = ""  # the PAR of the card that pays, for card and palm shoppers: who owes what
 
 
 NON_PAYER = "repeat non-payer"
 CARD_TESTER = "card tester"
+# The sandbox token of a card that holds at the gate and declines every capture (DESIGN 10): a
+# non-payer's basket stays unpaid at the capture, as a retailer would report it.
+CAPTURE_DECLINE_TOKEN = "tok_capture_decline"
 
 
 # (label, weight, card). Weights give a plausible store morning: most taps are good.
@@ -39,9 +43,11 @@ def card_population(rng: random.Random, *, good: int = 40) -> list[tuple[str, fl
         people.append(("good shopper", 40 / good, TestCard(pan, exp_month=rng.randint(1, 12),
                                                      exp_year=rng.randint(2027, 2031),
                                                      funding=rng.choice(["credit", "credit", "debit"]))))
-    # Repeat non-payers: good cards whose trips the retailer reports unpaid; they pay up later.
+    # Repeat non-payers: cards that hold at the gate and decline the capture (or whose trips the
+    # retailer reports unpaid); they pay up later.
     for _ in range(3):
-        people.append((NON_PAYER, 1.2, TestCard(random_card_number(rng, prefix="4"), funding="debit")))
+        people.append((NON_PAYER, 1.2, TestCard(random_card_number(rng, prefix="4"), funding="debit",
+                                                token=CAPTURE_DECLINE_TOKEN)))
     people += [
         # A card tester probes one prepaid foreign card again and again; the model learns the pattern.
         (CARD_TESTER, 1.0, TestCard("4000000000009995", funding="prepaid", issuer_country="NG")),
@@ -77,7 +83,12 @@ class CardLane:
         party = 1 if self._rng.random() < 0.85 else self._rng.randint(2, 5)
         if label == "stolen card":
             party = self._rng.randint(3, 5)
-        return Shopper(label, self.channel, tokenize(card), party_size=party)
+        credential = tokenize(card)
+        return Shopper(label, self.channel, credential, party_size=party, person=credential["par"])
+
+    def again(self, shopper: Shopper) -> Shopper:
+        """The same shopper back at the gate, alone: the same card tapped again."""
+        return Shopper(shopper.label, self.channel, shopper.credential, person=shopper.person)
 
 
 # --- retailer-identified lanes: QR codes and badges ---------------------------------------------
@@ -203,7 +214,8 @@ def palm_enrollees(rng: random.Random, palms: PalmPopulation, *, count: int = 50
     for i in range(count):
         label = NON_PAYER if i < non_payers else "enrolled palm"
         card = TestCard(random_card_number(rng, prefix=rng.choice(["4", "51", "55"])),
-                        exp_month=rng.randint(1, 12), exp_year=rng.randint(2028, 2031))
+                        exp_month=rng.randint(1, 12), exp_year=rng.randint(2028, 2031),
+                        token=CAPTURE_DECLINE_TOKEN if label == NON_PAYER else None)
         people.append(PalmEnrollee(label, palms.person(i), tokenize(card)))
     return people
 
@@ -227,6 +239,12 @@ class PalmLane:
             return Shopper("stranger's palm", self.channel, palm_read(stranger, self._np).credential())
         who = self._rng.choice(self._enrolled)
         if kind == "spoof":
-            return Shopper("spoofed palm (photo)", self.channel, palm_read(who.person, self._np, spoof=True).credential())
+            spoof = palm_read(who.person, self._np, spoof=True).credential()
+            return Shopper("spoofed palm (photo)", self.channel, spoof)
         label = who.label if who.label == NON_PAYER else "enrolled palm"
-        return Shopper(label, self.channel, palm_read(who.person, self._np).credential())
+        return Shopper(label, self.channel, palm_read(who.person, self._np).credential(), person=who.card["par"])
+
+    def again(self, shopper: Shopper) -> Shopper:
+        """The same enrolled person back at the reader: a fresh read of the same palm."""
+        who = next(p for p in self._enrolled if p.card["par"] == shopper.person)
+        return Shopper(shopper.label, self.channel, palm_read(who.person, self._np).credential(), person=shopper.person)

@@ -35,6 +35,9 @@ class TestCard:
     exp_year: int = 2030
     funding: str = "credit"
     issuer_country: str = "US"
+    # The sandbox token the processor issues for this card, when its behaviour is set on purpose
+    # (``tok_capture_decline`` for a card that holds but never pays); otherwise one derived from the PAN.
+    token: str | None = None
 
 
 def tokenize(card: TestCard) -> dict[str, Any]:
@@ -46,7 +49,7 @@ def tokenize(card: TestCard) -> dict[str, Any]:
     if brand is None:
         raise CardReadError("card brand not recognised")
     digest = hmac.new(_TERMINAL_KEY, pan.encode(), hashlib.sha256).digest()
-    token = TEST_CARD_TOKENS.get(pan) or "tok_" + digest[:12].hex()
+    token = card.token or TEST_CARD_TOKENS.get(pan) or "tok_" + digest[:12].hex()
     par_tail = base64.b32encode(digest).decode().rstrip("=")[:25]
     return {"paymentToken": token, "par": "T001" + par_tail, "brand": brand, "last4": pan[-4:],
             "expMonth": card.exp_month, "expYear": card.exp_year, "funding": card.funding,
