@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from threading import Lock
 
 from entrygate.domain.keys import KeyKind, parse_key, secret_matches
-from entrygate.services.errors import Forbidden, NotAuthenticated, ServiceError
+from entrygate.domain.store import StoreConfig
+from entrygate.services.errors import Forbidden, NotAuthenticated, NotFound, ServiceError
 from entrygate.services.ports.storage import UnitOfWorkFactory
 
 
@@ -37,6 +38,21 @@ class Principal:
     def require_retailer_scope(self, retailer_id: str) -> None:
         """Operators may act for any retailer; a retailer key only for its own (else ``Forbidden``)."""
         self.require_scope(retailer_id, otherwise=Forbidden("this key may not act for that retailer"))
+
+
+def store_in_scope(uow: UnitOfWorkFactory, principal: Principal, store_id: str, *,
+                   hide_others: bool = True) -> StoreConfig:
+    """The store ``principal`` may act on, read in a transaction of its own; ``NotFound`` when unknown.
+
+    Another retailer's store is ``NotFound`` too where ids must not be confirmed to strangers
+    (``hide_others``), ``Forbidden`` where the administration API has always said so.
+    """
+    with uow() as u:
+        store = u.stores.get(store_id)
+    if store is None or (hide_others and not principal.may_manage(store.retailer_id)):
+        raise NotFound(f"store {store_id} not found")
+    principal.require_retailer_scope(store.retailer_id)
+    return store
 
 
 class Authenticator:

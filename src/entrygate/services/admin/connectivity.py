@@ -36,7 +36,7 @@ from entrygate.domain import webhooks
 from entrygate.domain.channels import Channel, ShopperRisk
 from entrygate.domain.money import Money
 from entrygate.domain.store import CONNECTOR_NAMES, ConnectorConfig, StoreConfig
-from entrygate.services.auth import Principal
+from entrygate.services.auth import Principal, store_in_scope
 from entrygate.services.errors import NotFound
 from entrygate.services.ports.connectors import (
     IDENTITY,
@@ -97,11 +97,7 @@ class ConnectivityService:
 
     def run(self, principal: Principal, store_id: str, name: str) -> list[CheckResult]:
         """Send the test requests to the store's ``name`` connector; one result per request."""
-        with self._uow() as uow:
-            store = uow.stores.get(store_id)
-        if store is None:
-            raise NotFound(f"store {store_id} not found")
-        principal.require_retailer_scope(store.retailer_id)
+        store = store_in_scope(self._uow, principal, store_id, hide_others=False)
         if name not in CONNECTOR_NAMES:
             raise NotFound(f"unknown connector {name!r}; known: {', '.join(CONNECTOR_NAMES)}")
         config = store.connector(name)

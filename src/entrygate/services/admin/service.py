@@ -11,7 +11,7 @@ from entrygate.domain.records import ApiKeyRecord, Gate, Retailer, RetailerUser
 from entrygate.domain.store import ID_PATTERN, StoreConfig, StoreConfigError, check_store
 from entrygate.domain.webhooks import new_secret
 from entrygate.services.admin.store_changes import StoreChange, StoreDraft, StoreSaved, applied, drafted
-from entrygate.services.auth import Principal
+from entrygate.services.auth import Principal, store_in_scope
 from entrygate.services.catalog import Catalog
 from entrygate.services.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from entrygate.services.ports.clock import Clock
@@ -98,12 +98,7 @@ class AdminService:
             uow.commit()
 
     def get_store(self, principal: Principal, store_id: str) -> StoreConfig:
-        with self._uow() as uow:
-            store = uow.stores.get(store_id)
-        if store is None:
-            raise NotFound(f"store {store_id} not found")
-        principal.require_retailer_scope(store.retailer_id)
-        return store
+        return store_in_scope(self._uow, principal, store_id, hide_others=False)
 
     def list_stores(self, principal: Principal) -> list[StoreConfig]:
         with self._uow() as uow:

@@ -15,8 +15,7 @@ from entrygate.domain.holds import HoldStatus
 from entrygate.domain.reasons import ReasonCode
 from entrygate.domain.records import Trip
 from entrygate.domain.store import StoreConfig
-from entrygate.services.auth import Principal
-from entrygate.services.errors import NotFound
+from entrygate.services.auth import Principal, store_in_scope
 from entrygate.services.ports.clock import Clock
 from entrygate.services.ports.console import Balance, ConnectorCalls, DashboardQueries, DecisionRow, ExitRow, LiveFilter
 from entrygate.services.ports.storage import UnitOfWorkFactory
@@ -68,11 +67,7 @@ class DashboardService:
         self._clock = clock
 
     def _store(self, principal: Principal, store_id: str) -> StoreConfig:
-        with self._uow() as uow:
-            store = uow.stores.get(store_id)
-        if store is None or not principal.may_manage(store.retailer_id):
-            raise NotFound(f"store {store_id} not found")
-        return store
+        return store_in_scope(self._uow, principal, store_id)
 
     def live(self, principal: Principal, store_id: str, *, filters: LiveFilter,
              after_id: int | None = None) -> list[DecisionRow]:

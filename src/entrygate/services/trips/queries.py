@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from entrygate.domain.records import DecisionRecord, Trip
-from entrygate.services.auth import Principal
+from entrygate.services.auth import Principal, store_in_scope
 from entrygate.services.errors import NotFound
 from entrygate.services.ports.storage import UnitOfWorkFactory
 
@@ -16,11 +16,7 @@ class QueryService:
         self._uow = uow
 
     def _store_scope(self, principal: Principal, store_id: str) -> None:
-        with self._uow() as uow:
-            store = uow.stores.get(store_id)
-        # Another retailer's store is answered like an unknown one: ids are not confirmed to strangers.
-        if store is None or not principal.may_manage(store.retailer_id):
-            raise NotFound(f"store {store_id} not found")
+        store_in_scope(self._uow, principal, store_id)  # another retailer's store is answered as unknown
 
     def trip(self, principal: Principal, trip_id: str) -> Trip:
         with self._uow() as uow:
