@@ -43,7 +43,7 @@ def test_upgrade_backfills_who_closed_trips_and_the_stores_clocks_and_downgrade_
             rows = conn.execute(text("SELECT trip_id, closed_by, passback_violation FROM shopping_trips "
                                      "ORDER BY trip_id")).all()
             assert [(r[0], r[1], bool(r[2])) for r in rows] == [("t1", "EXIT_GATE", False), ("t2", None, False)]
-        payments = SqlPaymentsUnitOfWorkFactory.on_engine(engine)
+        payments = SqlPaymentsUnitOfWorkFactory(SqlUnitOfWorkFactory(engine))
         with payments() as u:
             assert u.trip_policies.list() == [TripPolicy("s1", 180, 24), TripPolicy("s2", 30, 24)]
             assert u.trips.get_state("t1").closed_by is ClosedBy.EXIT_GATE
@@ -189,7 +189,7 @@ def test_a_storage_fault_in_a_payments_unit_of_work_is_a_storage_error(sql):
         u.holds.get_intent("platform", "k")
     with pytest.raises(StorageError), payments() as u:
         u.commit()  # a reading unit of work cannot commit
-    unreachable = SqlPaymentsUnitOfWorkFactory.on_engine(make_engine("postgresql+psycopg://nobody@127.0.0.1:9/none"))
+    unreachable = SqlPaymentsUnitOfWorkFactory(SqlUnitOfWorkFactory(make_engine("postgresql+psycopg://nobody@127.0.0.1:9/none")))
     with pytest.raises(StorageError), unreachable():
         pass
     unreachable.units.engine.dispose()

@@ -39,7 +39,7 @@ def test_the_recommendation_is_sent_in_the_shape_of_an_authorization():
     event = GateAuthEvent(id="e", type=Channel.CREDIT_CARD, interaction_type="TAP", timestamp=T0)
     body = shopper_authorization_request(store_id="s", instrument_id="pi_1", authorized_amount=Money.of(25, "USD"),
                                          trip_id="trip_1", gate_event=event, recommendation=rec.as_authorization())
-    assert body["shopperInteraction"]["recommendation"] == rec.as_wire() == {
+    assert body["shopperInteraction"]["recommendation"] == rec.as_authorization().to_json() == {
         "shopperAuthorized": True, "shopperRisks": ["HighVelocity"],
         "authorizationConditions": [{"type": "ADJUST", "amount": {"value": 50.0, "currencyCode": "USD"}}]}
     assert body["authorizedAmount"] == {"value": 25.0, "currencyCode": "USD"}
@@ -47,7 +47,7 @@ def test_the_recommendation_is_sent_in_the_shape_of_an_authorization():
 
 def test_labels_the_contract_does_not_know_never_reach_the_retailer():
     rec = RiskRecommendation(False, None, ("HighVelocity", "NightOwl"), RiskLevel.HIGH, 90, "USD")
-    assert rec.as_wire() == {"shopperAuthorized": False, "authorizationConditions": [],
+    assert rec.as_authorization().to_json() == {"shopperAuthorized": False, "authorizationConditions": [],
                              "shopperRisks": ["HighVelocity"]}
 
 

@@ -92,11 +92,12 @@ def test_model_reasons_are_listed_from_medium_risk_and_deduplicated():
 
 def test_wire_shape_matches_the_connector_contract():
     r = rec(0.4, model_risks=("BadDebt",))
-    assert r.as_wire() == {"shopperAuthorized": True,
+    assert r.as_authorization().to_json() == {"shopperAuthorized": True,
                            "authorizationConditions": [{"type": "ADJUST",
                                                         "amount": {"value": 50.0, "currencyCode": "USD"}}],
                            "shopperRisks": ["BadDebt"]}
-    assert rec(0.9).as_wire() == {"shopperAuthorized": False, "authorizationConditions": [], "shopperRisks": []}
+    assert rec(0.9).as_authorization().to_json() == {"shopperAuthorized": False, "authorizationConditions": [],
+                                                      "shopperRisks": []}
 
 
 @pytest.mark.parametrize(("p", "score"), [(0.0, 0), (0.004, 0), (0.005, 1), (0.425, 43), (1.0, 100),

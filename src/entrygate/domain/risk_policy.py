@@ -178,10 +178,6 @@ class RiskRecommendation:
         return ShopperAuthorization(self.shopper_authorized, conditions,
                                     tuple(ShopperRisk(r) for r in self.shopper_risks if r in ShopperRisk.__members__))
 
-    def as_wire(self) -> dict[str, Any]:
-        """The ``recommendation`` object sent to the shopper-authorization connector."""
-        return self.as_authorization().to_json()
-
 
 def risk_score(probability: float) -> int:
     """The 0-100 integer score shown for a probability: the loss probability in percent."""

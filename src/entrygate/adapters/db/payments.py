@@ -23,7 +23,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, insert, literal, select, text, tuple_, update
+from sqlalchemy import Connection, and_, insert, literal, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -269,11 +269,6 @@ class SqlPaymentsUnitOfWorkFactory:
 
     def __init__(self, units: SqlUnitOfWorkFactory) -> None:
         self.units = units
-
-    @classmethod
-    def on_engine(cls, engine: Engine) -> SqlPaymentsUnitOfWorkFactory:
-        """A factory with a write lock of its own: prefer wrapping the process's ``SqlUnitOfWorkFactory``."""
-        return cls(SqlUnitOfWorkFactory(engine))
 
     def __call__(self, *, write: bool = False) -> SqlPaymentsUnitOfWork:
         return SqlPaymentsUnitOfWork(self.units(write=write), write=write)
