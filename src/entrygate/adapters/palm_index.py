@@ -75,6 +75,18 @@ class _Generation:
         self.ann: _Ivf | None = None
         self.base = 0
 
+    @classmethod
+    def adopting(cls, dimension: int, vectors: np.ndarray, alive: np.ndarray, *, headroom: int) -> _Generation:
+        """A generation over a copy of these rows, with room for ``headroom`` more (palm ids set by the caller)."""
+        gen = cls(dimension, capacity=16)
+        count = len(vectors)
+        gen.vectors = np.empty((count + headroom, dimension), dtype=np.float32)  # pages touched once, by the copy
+        gen.vectors[:count] = vectors
+        gen.vectors[count:] = 0.0
+        gen.alive = np.zeros(count + headroom, dtype=bool)
+        gen.alive[:count] = alive
+        return gen
+
     @property
     def count(self) -> int:
         return len(self.palm_ids)
@@ -305,11 +317,12 @@ class PalmIndex:
             raise ValueError(f"the state holds {state.vectors.shape} rows, this index has dimension {self.dimension}")
         if state.alive.shape != (count,) or not 0 <= state.base <= count or (state.ann is None) != (state.base == 0):
             raise ValueError("the state's rows, flags and layout do not agree")
-        gen = _Generation(self.dimension, capacity=count + 1024)
-        gen.vectors[:count] = state.vectors
-        gen.alive[:count] = state.alive
+        gen = _Generation.adopting(self.dimension, state.vectors, state.alive, headroom=1024)
         gen.palm_ids = list(state.palm_ids)
-        gen.rows = {palm_id: row for row, palm_id in enumerate(gen.palm_ids) if state.alive[row]}
+        if state.alive.all():
+            gen.rows = dict(zip(gen.palm_ids, range(count)))
+        else:
+            gen.rows = {gen.palm_ids[row]: row for row in np.flatnonzero(state.alive).tolist()}
         if len(gen.rows) != int(state.alive.sum()):
             raise ValueError("the state names a palm twice")
         if state.ann is not None:

@@ -126,8 +126,7 @@ class PalmSnapshotFile:
             raise SnapshotRefused("written for another database or template dimension")
         digest, chunks = hashlib.sha256(header_bytes).digest(), int(header["chunks"])
         sizes = [(str(name), int(size)) for name, size in header["sections"]]
-        payload = bytearray(sum(size for _, size in sizes))
-        offset = 0
+        expected, plain_chunks = sum(size for _, size in sizes), []
         for i in range(chunks):
             (size,) = _LEN.unpack(src.read(_LEN.size))
             nonce, sealed = src.read(NONCE_BYTES), src.read(size)
@@ -135,9 +134,10 @@ class PalmSnapshotFile:
                 plain = self._aead.decrypt(nonce, sealed, digest + _AAD_TAIL.pack(i, chunks))
             except InvalidTag:
                 raise SnapshotRefused("does not verify (tampered, truncated or another key)") from None
-            payload[offset:offset + len(plain)] = plain
-            offset += len(plain)
-        if offset != len(payload) or src.read(1):
+            plain_chunks.append(plain)
+        payload = b"".join(plain_chunks)
+        del plain_chunks
+        if len(payload) != expected or src.read(1):
             raise SnapshotRefused("its length does not match its header")
         return _state(header, sizes, payload)
 
@@ -151,7 +151,7 @@ def _sections(state: PalmIndexState) -> list[tuple[str, bytes]]:
     return out
 
 
-def _state(header: dict, sizes: list[tuple[str, int]], payload: bytearray) -> PalmIndexState:
+def _state(header: dict, sizes: list[tuple[str, int]], payload: bytes) -> PalmIndexState:
     parts, offset = {}, 0
     view = memoryview(payload)
     for name, size in sizes:
