@@ -9,7 +9,7 @@ ENTRYGATE_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export ENTRYGATE_TEST_POSTGRES_URL
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-fast lint screenshots bench bench-gate bench-palm bench-risk clean
+.PHONY: demo test test-fast lint screenshots bench bench-gate bench-palm bench-palm-restart bench-risk clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,13 +35,17 @@ lint: $(STAMP)
 screenshots: $(STAMP)
 	$(PY) bench/screenshots.py --out docs/img
 
-bench: bench-gate bench-palm bench-risk
+bench: bench-gate bench-palm bench-palm-restart bench-risk
 
 bench-gate: $(STAMP)
 	$(PY) bench/gate_latency.py
 
 bench-palm: $(STAMP)
 	$(PY) bench/palm_identification.py --sizes 100000 1000000
+
+# A restarted process's palm index: from its file on disk versus rebuilt from the database.
+bench-palm-restart: $(STAMP)
+	$(PY) bench/palm_restart.py --sizes 100000 1000000
 
 bench-risk: $(STAMP)
 	$(PY) bench/risk_scoring.py

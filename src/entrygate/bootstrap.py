@@ -19,6 +19,7 @@ from entrygate.adapters.db.uow import SqlUnitOfWorkFactory
 from entrygate.adapters.http.connectors import ConnectorClient, ConnectorMetrics
 from entrygate.adapters.metrics import PrometheusObserver
 from entrygate.adapters.palm_index import PalmIndex
+from entrygate.adapters.palm_snapshot import PalmSnapshotFile, binding_for, snapshot_key
 from entrygate.adapters.passwords import Argon2Passwords
 from entrygate.adapters.processors.registry import load_processor
 from entrygate.adapters.risk_model import ModelProvider
@@ -82,6 +83,15 @@ class Container:
         self.engine.dispose()
 
 
+def palm_snapshot(settings: Settings) -> PalmSnapshotFile | None:
+    """The file this process keeps its palm index in between restarts (None: it rebuilds each time)."""
+    path = settings.palm_snapshot_path()
+    if path is None:
+        return None
+    return PalmSnapshotFile(path, key=snapshot_key(settings.secret_bytes),
+                            binding=binding_for(settings.database_identity, settings.palm_dimension))
+
+
 def build(settings: Settings, *, clock: Clock | None = None, background_sweep: bool = True) -> Container:
     """The platform on ``settings``; ``background_sweep`` False: no sweep thread (a one-off command)."""
     engine = make_engine(settings.sqlalchemy_url, pool_size=settings.db_pool_size)
@@ -99,7 +109,7 @@ def build(settings: Settings, *, clock: Clock | None = None, background_sweep: b
                        secret=settings.secret_bytes, dimension=settings.palm_dimension,
                        match_threshold=settings.palm_match_threshold,
                        liveness_threshold=settings.palm_liveness_threshold,
-                       sync_interval_s=settings.palm_sync_interval_s)
+                       sync_interval_s=settings.palm_sync_interval_s, snapshot=palm_snapshot(settings))
     handlers = {
         Channel.CREDIT_CARD: CardHandler(secret=settings.secret_bytes),
         Channel.PALM: PalmHandler(palm),

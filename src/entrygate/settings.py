@@ -1,11 +1,14 @@
 """Settings: one typed object read from the environment (``ENTRYGATE_*``) and flags."""
 from __future__ import annotations
 
+import hashlib
+import os
 from functools import cached_property
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "placeholder", "demo"})
 DEMO_SECRET = "entrygate-demo-secret-not-for-production-use-0000"
@@ -25,6 +28,9 @@ class Settings(BaseSettings):
     palm_match_threshold: float | None = None
     palm_liveness_threshold: float = Field(default=0.8, ge=0, le=1)  # domain.palm.LIVENESS_THRESHOLD
     palm_sync_interval_s: float = 1.0
+    # The palm index kept on disk between restarts (docs/palm.md): a file path, "off", or unset for
+    # the default: beside a SQLite database file, or under $XDG_STATE_HOME/entrygate for PostgreSQL.
+    palm_snapshot: str | None = None
     # The payment processor: a plugin of the entry-point group ``entrygate.processors``
     # (docs/processors.md); ``sandbox`` decides by the payment token, ``stripe`` calls Stripe.
     processor: str = "sandbox"
@@ -85,6 +91,26 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    def palm_snapshot_path(self) -> Path | None:
+        """Where this process keeps its palm index between restarts; None when it keeps none."""
+        if self.palm_snapshot is not None:
+            return None if self.palm_snapshot.strip().lower() in {"", "off", "none"} else Path(self.palm_snapshot)
+        if self.is_sqlite:
+            path = self.database_url.split(":///", 1)[-1].split("?", 1)[0]
+            if not path or path == ":memory:" or "mode=memory" in self.database_url:
+                return None
+            return Path(path).resolve().with_name(Path(path).name + ".palm-index")
+        state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "entrygate"
+        return state / f"palm-index-{hashlib.sha256(self.database_identity.encode()).hexdigest()[:16]}"
+
+    @property
+    def database_identity(self) -> str:
+        """The database URL without its password: what a palm snapshot is bound to."""
+        url = make_url(self.sqlalchemy_url)
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+            url = url.set(database=str(Path(url.database).resolve()))
+        return url.render_as_string(hide_password=True)
 
     def model_path(self) -> Path | None:
         return Path(self.model_dir) if self.model_dir else None

@@ -160,3 +160,13 @@ def test_the_session_sees_the_palms_enrolled_after_a_position_that_are_still_enr
     assert [s.palm_id for s in after] == ["palm_b", "palm_c"]  # in the order they were enrolled
     assert CIPHER.decrypt_vector(after[0].template, palm_id="palm_b").shape == (128,)
     assert set(links) == {"palm_old", "palm_c"}
+
+
+def test_the_count_is_of_palms_enrolled_now(port):
+    store, _, retailer_id = port
+    start = store.count()
+    store.add(enrollment(retailer_id, "palm_count_a"))
+    store.add(enrollment(retailer_id, "palm_count_b", seed=1, par="P2", last4="1111"))
+    assert store.count() == start + 2
+    store.delete("palm_count_a", at=T0 + timedelta(minutes=1))
+    assert store.count() == start + 1

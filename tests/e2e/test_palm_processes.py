@@ -1,9 +1,11 @@
 """Two ``entrygate serve`` processes sharing one database: each keeps its own palm index in step
 with the change log, neither admits a deleted palm (DESIGN 8), and one palm enrolled at both at once
-is enrolled once, on SQLite and PostgreSQL."""
+is enrolled once; a restarted process brings its index back from its file on disk and the change
+log, never trusting a file that does not verify; on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import threading
 import time
 import uuid
@@ -157,3 +159,61 @@ def _only_palm(db_url: str) -> str:
             return conn.execute(text("SELECT palm_id FROM palm_enrollments")).scalar_one()
     finally:
         engine.dispose()
+
+
+# -- restarts with the index on disk --------------------------------------------------------
+
+
+def served(db_url: str, snapshot) -> Platform:  # noqa: ANN001
+    url, proc = start_server(db_url, env={"ENTRYGATE_PALM_SNAPSHOT": str(snapshot), "ENTRYGATE_LOG_LEVEL": "INFO",
+                                          "ENTRYGATE_PALM_SYNC_INTERVAL_S": "0.2"})
+    p = Platform(url, "", db_url, proc)
+    until(lambda: p.http.get("/readyz").status_code == 200, within=30)
+    return p
+
+
+def stopped(p: Platform) -> list[str]:
+    """Stop the server; the events of its log lines."""
+    p.http.close()
+    stop_server(p.process)
+    events = []
+    for line in p.process.stderr.read().decode().splitlines():
+        try:
+            events.append(json.loads(line)["event"])
+        except (ValueError, KeyError):
+            continue
+    return events
+
+
+def enroll_elsewhere(db_url: str, store, who: int) -> None:  # noqa: ANN001
+    """An enrollment made by another process while this one is down (writing no file of its own)."""
+    c = build(Settings(database_url=db_url, secret_key=TEST_SECRET, palm_snapshot="off"))
+    try:
+        assert c.palm.wait_ready(10)
+        c.palm.enroll(Principal(KeyKind.RETAILER, retailer_id=store.retailer_id), signature=hover(who)["signature"],
+                      card=CardCredential("tok_visa_approve", new_par(), "VISA", "4242", 12, 2030), consent=True)
+    finally:
+        c.close()
+
+
+def test_a_restart_restores_the_index_and_catches_up_and_a_tampered_file_is_rebuilt(db_url, tmp_path):
+    store = seed_world(db_url)
+    snapshot = tmp_path / "palm-index"
+    first = served(db_url, snapshot)
+    until(snapshot.exists, within=20)  # written after the first build
+    assert codes(first, store, 1) == ["OPEN"]
+    assert "palm_index_loaded" in stopped(first)
+
+    enroll_elsewhere(db_url, store, 2)
+    second = served(db_url, snapshot)
+    assert codes(second, store, 1) == ["OPEN"] and codes(second, store, 2) == ["OPEN"]
+    events = stopped(second)
+    assert "palm_index_restored" in events and "palm_index_loaded" not in events
+
+    raw = bytearray(snapshot.read_bytes())
+    raw[-20] ^= 0x01
+    snapshot.write_bytes(bytes(raw))
+    third = served(db_url, snapshot)
+    assert codes(third, store, 1) == ["OPEN"] and codes(third, store, 2) == ["OPEN"]
+    events = stopped(third)
+    assert "palm_index_snapshot_refused" in events and "palm_index_loaded" in events

@@ -13,6 +13,11 @@ immutable ``_View`` after each change; rows are appended past every published co
 clears a per-row flag that readers check last, then zeroes the row. New palms go to an exactly
 scanned tail; when it or the removed rows grow too large, a background rebuild runs. A rebuild
 journals the writes made meanwhile, replays them onto the new generation and swaps it in.
+
+Restarts: ``export_state`` captures the built layout (rows, ids, the faiss index serialised) with
+the change-log position it covers, and ``restore`` installs such a state without building
+anything; ``adapters.palm_snapshot`` keeps it on disk, encrypted, and ``services.palm.sync``
+decides whether a state read back may be trusted.
 """
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ import faiss
 import numpy as np
 
 from entrygate.domain.palm import DEFAULT_DIMENSION, PalmMatch
+from entrygate.services.ports.palm import PalmIndexState
 
 EXACT_LIMIT = 50_000  # exact scan p99 stays near 1.5 ms up to here
 TAIL_LIMIT = 20_000  # palms added since the last build, scanned exactly (~0.5 ms)
@@ -68,6 +74,18 @@ class _Generation:
         self.rows: dict[str, int] = {}
         self.ann: _Ivf | None = None
         self.base = 0
+
+    @classmethod
+    def adopting(cls, dimension: int, vectors: np.ndarray, alive: np.ndarray, *, headroom: int) -> _Generation:
+        """A generation over a copy of these rows, with room for ``headroom`` more (palm ids set by the caller)."""
+        gen = cls(dimension, capacity=16)
+        count = len(vectors)
+        gen.vectors = np.empty((count + headroom, dimension), dtype=np.float32)  # pages touched once, by the copy
+        gen.vectors[:count] = vectors
+        gen.vectors[count:] = 0.0
+        gen.alive = np.zeros(count + headroom, dtype=bool)
+        gen.alive[:count] = alive
+        return gen
 
     @property
     def count(self) -> int:
@@ -150,6 +168,7 @@ class PalmIndex:
         self._journal: list[tuple[str, str, np.ndarray | None]] | None = None
         self._version = 0
         self._watermark = 0
+        self._generation = 0
         self._compactor: threading.Thread | None = None
 
     # -- reading --------------------------------------------------------------------------------
@@ -164,6 +183,11 @@ class PalmIndex:
     def version(self) -> int:
         """A counter that grows with every add, remove and rebuild."""
         return self._version
+
+    @property
+    def generation(self) -> int:
+        """A counter that grows each time a build or rebuild swaps in a new layout."""
+        return self._generation
 
     @property
     def watermark(self) -> int:
@@ -201,6 +225,13 @@ class PalmIndex:
         rows, exact = rows[alive], exact[alive]
         order = np.argsort(-exact, kind="stable")[:k]
         return [PalmMatch(view.palm_ids[int(rows[i])], float(exact[i])) for i in order]
+
+    def vector_of(self, palm_id: str) -> np.ndarray | None:
+        """The unit template searched for ``palm_id`` (a copy), or None when it is not here."""
+        view, row = self._view, self._gen.rows.get(palm_id)
+        if row is None or row >= view.count or not view.alive[row]:
+            return None
+        return view.vectors[row].copy()
 
     def exact_search(self, probe: np.ndarray, *, k: int = 5) -> list[PalmMatch]:
         """Brute-force search over every template: the oracle the approximate path is held to."""
@@ -262,7 +293,48 @@ class PalmIndex:
                         gen.delete(palm_id)
                 self._journal = None
                 self._gen = gen
+                self._generation += 1
                 self._publish(watermark)
+
+    def export_state(self) -> PalmIndexState:
+        """The current generation, copied under the writer's lock (a removal zeroes rows in place)."""
+        with self._lock:
+            gen = self._gen
+            vectors = gen.vectors[: gen.count].copy()
+            alive = gen.alive[: gen.count].copy()
+            palm_ids, ann, base, watermark = list(gen.palm_ids), gen.ann, gen.base, self._watermark
+        return PalmIndexState(
+            dimension=self.dimension, palm_ids=palm_ids, vectors=vectors, alive=alive, base=base,
+            nlist=0 if ann is None else ann.nlist,
+            ann=None if ann is None else faiss.serialize_index(ann.index).tobytes(),
+            trained=None if ann is None else faiss.serialize_index(ann.trained).tobytes(),
+            watermark=watermark)
+
+    def restore(self, state: PalmIndexState) -> None:
+        """Replace the contents with an exported state; ValueError when it does not fit this index."""
+        count = len(state.palm_ids)
+        if state.dimension != self.dimension or state.vectors.shape != (count, self.dimension):
+            raise ValueError(f"the state holds {state.vectors.shape} rows, this index has dimension {self.dimension}")
+        if state.alive.shape != (count,) or not 0 <= state.base <= count or (state.ann is None) != (state.base == 0):
+            raise ValueError("the state's rows, flags and layout do not agree")
+        gen = _Generation.adopting(self.dimension, state.vectors, state.alive, headroom=1024)
+        gen.palm_ids = list(state.palm_ids)
+        if state.alive.all():
+            gen.rows = dict(zip(gen.palm_ids, range(count)))
+        else:
+            gen.rows = {gen.palm_ids[row]: row for row in np.flatnonzero(state.alive).tolist()}
+        if len(gen.rows) != int(state.alive.sum()):
+            raise ValueError("the state names a palm twice")
+        if state.ann is not None:
+            index = faiss.deserialize_index(np.frombuffer(state.ann, dtype=np.uint8))
+            trained = faiss.deserialize_index(np.frombuffer(state.trained or b"", dtype=np.uint8))
+            if index.ntotal != state.base or index.d != self.dimension:
+                raise ValueError("the state's faiss index does not cover its rows")
+            gen.ann, gen.base = _Ivf(index=index, trained=trained, nlist=state.nlist), state.base
+        with self._rebuild_lock, self._lock:
+            self._gen = gen
+            self._generation += 1
+            self._publish(state.watermark)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait for a background compaction to finish; True when none is running."""

@@ -136,6 +136,10 @@ class SqlPalmStore:
         with self._read() as conn:
             return int(conn.execute(select(func.coalesce(func.max(_c.c.seq), 0))).scalar_one())
 
+    def count(self) -> int:
+        with self._read() as conn:
+            return int(conn.execute(select(func.count()).select_from(_e)).scalar_one())
+
     def templates(self, *, after: str | None, limit: int) -> list[SealedTemplate]:
         stmt = select(_e.c.palm_id, _e.c.template, _e.c.dimension).order_by(_e.c.palm_id).limit(limit)
         if after is not None:

@@ -78,6 +78,10 @@ class MemoryPalmStore:
         self._check()
         return self.changes[-1].seq if self.changes else 0
 
+    def count(self) -> int:
+        self._check()
+        return len(self.enrollments)
+
     def templates(self, *, after: str | None, limit: int) -> list[SealedTemplate]:
         self._check()
         ids = sorted(p for p in list(self.enrollments) if after is None or p > after)[:limit]

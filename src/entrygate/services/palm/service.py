@@ -19,7 +19,7 @@ from entrygate.services.palm.enrollment import PalmEnrollment
 from entrygate.services.palm.identification import PalmMatcher
 from entrygate.services.palm.sync import SYNC_WINDOW, PalmIndexSync
 from entrygate.services.ports.clock import Clock
-from entrygate.services.ports.palm import PalmIndexPort, PalmLink, PalmRepository, TemplateCipherPort
+from entrygate.services.ports.palm import IndexSnapshotPort, PalmIndexPort, PalmLink, PalmRepository, TemplateCipherPort
 
 
 class PalmService:
@@ -27,9 +27,10 @@ class PalmService:
 
     def __init__(self, *, store: PalmRepository, index: PalmIndexPort, cipher: Callable[[], TemplateCipherPort],
                  clock: Clock, secret: bytes, dimension: int, match_threshold: float | None = None,
-                 liveness_threshold: float, sync_interval_s: float = 1.0, window: int = SYNC_WINDOW) -> None:
+                 liveness_threshold: float, sync_interval_s: float = 1.0, window: int = SYNC_WINDOW,
+                 snapshot: IndexSnapshotPort | None = None) -> None:
         self._sync = PalmIndexSync(store=store, index=index, cipher=cipher, dimension=dimension,
-                                   sync_interval_s=sync_interval_s, window=window)
+                                   sync_interval_s=sync_interval_s, window=window, snapshot=snapshot)
         self._matcher = PalmMatcher(store=store, index=self._sync,
                                     match_threshold=MATCH_THRESHOLD if match_threshold is None else match_threshold)
         self._enrollment = PalmEnrollment(store=store, index=self._sync, matcher=self._matcher, clock=clock,
@@ -89,3 +90,7 @@ class PalmService:
     def sync(self) -> int:
         """Apply the changes after the watermark (and a window below it); how many palms changed here."""
         return self._sync.sync()
+
+    def save_snapshot(self) -> bool:
+        """Write this process's index to its snapshot now (it is also written after each build)."""
+        return self._sync.save_snapshot()

@@ -3,6 +3,14 @@
 - At start a background thread reads the change log's position W, decrypts every template and
   builds the index. Until then the process is not ready for palms: ``/readyz`` answers 503 and a
   palm at the gate gets 503 (no decision), never a ``PALM_NO_MATCH`` it could not know.
+- With a snapshot (the index as built last time, on disk and encrypted), the start restores it
+  and applies the change log from the snapshot's position instead, then checks the result
+  against the database: the number of palms enrolled, and a sample of templates decrypted from
+  the database compared with the index's rows. Anything that does not hold (a file that does not
+  verify, is for another database, is ahead of the change log, or disagrees with it) is logged
+  and the index is built from the database as before; a snapshot is never trusted unchecked.
+  After each full build, and after a rebuild once a minute at most, the snapshot is rewritten
+  in the background.
 - It then polls ``palm_changes`` for rows after its watermark, re-reading a window below it, a
   margin against positions committed out of order (every palm write holds the store's lock, so
   they no longer are). A palm id is never reused, so applying a change twice, or late, is
@@ -12,28 +20,46 @@
 """
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import numpy as np
 import structlog
 
-from entrygate.services.ports.palm import PalmChange, PalmIndexPort, PalmRepository, SealedTemplate, TemplateCipherPort
+from entrygate.services.ports.palm import (
+    IndexSnapshotPort,
+    PalmChange,
+    PalmIndexPort,
+    PalmIndexState,
+    PalmRepository,
+    SealedTemplate,
+    SnapshotRefused,
+    TemplateCipherPort,
+)
 
 log = structlog.get_logger("entrygate.palm")
 
 SYNC_WINDOW = 256  # change-log positions re-read below the watermark (late PostgreSQL commits)
 SYNC_PAGE = 5_000
 LOAD_PAGE = 5_000
+SNAPSHOT_SAMPLE = 32  # templates decrypted from the database to check a restored index against
+SNAPSHOT_MIN_INTERVAL_S = 60.0  # a rebuild rewrites the snapshot at most this often
 
 
 class PalmIndexSync:
     """The index, its watermark in the change log, and the thread that loads and follows it."""
 
     def __init__(self, *, store: PalmRepository, index: PalmIndexPort, cipher: Callable[[], TemplateCipherPort],
-                 dimension: int, sync_interval_s: float = 1.0, window: int = SYNC_WINDOW) -> None:
+                 dimension: int, sync_interval_s: float = 1.0, window: int = SYNC_WINDOW,
+                 snapshot: IndexSnapshotPort | None = None) -> None:
         self._store = store
+        self._snapshot = snapshot
+        self._saving = threading.Lock()  # one snapshot write at a time
+        self._saved_generation: int | None = None
+        self._saved_at = float("-inf")
         self.index = index
         self._cipher_factory = cipher  # built on first use: a CLI command with no secret never needs it
         self._cipher: TemplateCipherPort | None = None
@@ -103,20 +129,110 @@ class PalmIndexSync:
         by the next poll (twice at worst, which is harmless).
         """
         started = time.monotonic()
-        self._unreadable = 0
-        mark = self._store.last_seq()
-        self.index.build(self._all_templates(), watermark=mark)
-        with self._apply:
-            self._watermark = max(self._watermark, mark)
         first = not self._ready.is_set()
+        restored = first and self._snapshot is not None and self._restore()
+        if not restored:
+            self._unreadable = 0
+            mark = self._store.last_seq()
+            self.index.build(self._all_templates(), watermark=mark)
+            with self._apply:
+                self._watermark = max(self._watermark, mark)
         self._ready.set()
         self._last_sync = time.monotonic()
         details: dict[str, object] = {"palms": len(self.index), "layout": self.index.kind,
-                                      "seconds": round(time.monotonic() - started, 3), "synced_seq": mark}
+                                      "seconds": round(time.monotonic() - started, 3), "synced_seq": self._watermark}
         if self._unreadable:
             details["unreadable_templates"] = self._unreadable
-        quietly(log.info, "palm_index_loaded" if first else "palm_index_rebuilt", **details)
+        event = "palm_index_restored" if restored else "palm_index_loaded" if first else "palm_index_rebuilt"
+        quietly(log.info, event, **details)
+        if not restored:
+            self.save_snapshot_later()
         return len(self.index)
+
+    # -- the snapshot --------------------------------------------------------------------------
+
+    def _restore(self) -> bool:
+        """Install the stored index, bring it up to date from the change log and check it; False to build."""
+        assert self._snapshot is not None
+        try:
+            state = self._snapshot.load()
+            if state.dimension != self.dimension:
+                raise SnapshotRefused(f"dimension {state.dimension}, expected {self.dimension}")
+            if state.watermark > self._store.last_seq():
+                raise SnapshotRefused("it is ahead of this database's change log")
+            try:
+                self.index.restore(state)
+            except ValueError as exc:
+                raise SnapshotRefused(str(exc)) from None
+            with self._apply:
+                self._watermark = state.watermark
+            self._unreadable = state.skipped
+            self.sync()
+            self._check_against_store(state)
+        except SnapshotRefused as exc:
+            quietly(log.info if str(exc) == "no snapshot file" else log.warning, "palm_index_snapshot_refused",
+                    reason=str(exc)[:300])
+            return False
+        self._saved_generation = self.index.generation
+        return True
+
+    def _check_against_store(self, state: PalmIndexState) -> None:
+        """SnapshotRefused unless the restored index agrees with the database it now follows."""
+        for _ in range(3):  # an enrollment committed between the catch-up and the count: catch up again
+            enrolled = self._store.count()
+            if enrolled == len(self.index) + self._unreadable:
+                break
+            self.sync()
+        else:
+            raise SnapshotRefused(f"it holds {len(self.index)} palms, the database {enrolled}")
+        alive = [p for p, ok in zip(state.palm_ids, state.alive) if ok]
+        sample = random.SystemRandom().sample(alive, min(SNAPSHOT_SAMPLE, len(alive)))
+        stored = {s.palm_id: s for s in self._store.templates_of(sample)}
+        for palm_id in sample:
+            ours = self.index.vector_of(palm_id)
+            if palm_id not in stored:
+                if ours is not None and self._store.owner(palm_id) is None:
+                    self.sync()  # deleted since the catch-up: the next changes remove it
+                    ours = self.index.vector_of(palm_id)
+                if ours is not None:
+                    raise SnapshotRefused(f"it holds palm {palm_id}, which the database does not")
+                continue
+            theirs = self.decrypt(stored[palm_id])
+            if theirs is None or ours is None:
+                continue  # unreadable in the database: in no index either way
+            unit = (theirs / np.linalg.norm(theirs.astype(np.float64))).astype(np.float32)
+            if not np.allclose(unit, ours, atol=1e-6):
+                raise SnapshotRefused(f"its template of palm {palm_id} differs from the database's")
+
+    def save_snapshot_later(self) -> None:
+        """Write the snapshot in the background (skipped when a write is already running)."""
+        if self._snapshot is None or self._saving.locked():
+            return
+        threading.Thread(target=self.save_snapshot, kwargs={"wait": False}, name="palm-snapshot", daemon=True).start()
+
+    def save_snapshot(self, *, wait: bool = True) -> bool:
+        """Write the current index to the snapshot now (after a write already running, or skipped when
+        ``wait`` is False); False when it was skipped or failed."""
+        if self._snapshot is None or not self._saving.acquire(blocking=wait):
+            return False
+        try:
+            started, generation = time.monotonic(), self.index.generation
+            state = replace(self.index.export_state(), skipped=self._unreadable)
+            written = self._snapshot.save(state)
+            self._saved_generation, self._saved_at = generation, time.monotonic()
+            quietly(log.info, "palm_index_snapshot_saved", palms=len(state.palm_ids), bytes=written,
+                    synced_seq=state.watermark, seconds=round(time.monotonic() - started, 3))
+            return True
+        except Exception as exc:  # noqa: BLE001 - a failed write leaves the previous file; the next build retries
+            quietly(log.warning, "palm_index_snapshot_failed", error=f"{type(exc).__name__}: {exc}"[:300])
+            return False
+        finally:
+            self._saving.release()
+
+    def _snapshot_due(self) -> bool:
+        """A rebuild swapped in a new layout since the last write, and the last write is a minute old."""
+        return (self._snapshot is not None and self._saved_generation != self.index.generation
+                and time.monotonic() - self._saved_at >= SNAPSHOT_MIN_INTERVAL_S)
 
     def sync(self) -> int:
         """Apply the changes after the watermark (and a window below it); how many palms changed here."""
@@ -162,6 +278,8 @@ class PalmIndexSync:
         while not self._stop.wait(self._interval):
             try:
                 self.sync()
+                if self._snapshot_due():
+                    self.save_snapshot_later()
             except Exception as exc:  # noqa: BLE001 - a failed poll is retried at the next one
                 quietly(log.warning, "palm_sync_failed", error=f"{type(exc).__name__}: {exc}"[:300])
 

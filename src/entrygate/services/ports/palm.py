@@ -95,6 +95,9 @@ class PalmRepository(Protocol):
     def last_seq(self) -> int:
         """The change log's highest position (0 when empty)."""
 
+    def count(self) -> int:
+        """How many palms are enrolled."""
+
     def templates(self, *, after: str | None, limit: int) -> list[SealedTemplate]:
         """One page of every enrolled template, in palm id order, after ``after``."""
 
@@ -103,6 +106,41 @@ class PalmRepository(Protocol):
 
     def changes_since(self, seq: int, *, limit: int) -> list[PalmChange]:
         """Changes with a position above ``seq``, in order."""
+
+
+@dataclass(frozen=True, slots=True)
+class PalmIndexState:
+    """Everything a restart needs to answer searches at once: one generation, captured whole.
+
+    ``vectors`` are the unit rows as searched (removed rows zeroed, ``alive`` False); rows below
+    ``base`` are covered by the serialised faiss index ``ann`` (None in the exact layout).
+    ``watermark`` is the change-log position the contents cover.
+    """
+
+    dimension: int
+    palm_ids: list[str]
+    vectors: np.ndarray
+    alive: np.ndarray
+    base: int
+    nlist: int
+    ann: bytes | None
+    trained: bytes | None
+    watermark: int
+    skipped: int = 0  # enrolled palms left out because their template could not be read
+
+
+class SnapshotRefused(Exception):
+    """A stored index state that must not be used: missing, unreadable, foreign or tampered."""
+
+
+class IndexSnapshotPort(Protocol):
+    """The index state kept between restarts (``adapters.palm_snapshot.PalmSnapshotFile``)."""
+
+    def load(self) -> PalmIndexState:
+        """The stored state; SnapshotRefused unless it is intact and for this database."""
+
+    def save(self, state: PalmIndexState) -> int:
+        """Store ``state`` atomically in place of the previous one; bytes written."""
 
 
 class PalmIndexPort(Protocol):
@@ -116,6 +154,11 @@ class PalmIndexPort(Protocol):
     def add(self, palm_id: str, vec: np.ndarray, *, watermark: int | None = None) -> None: ...
     def remove(self, palm_id: str, *, watermark: int | None = None) -> bool: ...
     def build(self, items: Iterable[tuple[str, np.ndarray]], *, watermark: int | None = None) -> None: ...
+    def vector_of(self, palm_id: str) -> np.ndarray | None: ...
+    def export_state(self) -> PalmIndexState: ...
+    def restore(self, state: PalmIndexState) -> None: ...
+    @property
+    def generation(self) -> int: ...
 
 
 class TemplateCipherPort(Protocol):
