@@ -160,6 +160,7 @@ def _recorded_history(database_url: str | None, **options):  # noqa: ANN003, ANN
 def _register_features() -> None:
     """Sub-commands that live with their features; none is optional, so a broken import fails loudly."""
     from entrygate.cli import demo, simulate
+    from entrygate.cli.agent import gate_app
     from entrygate.retailer.cli import app as retailer_app
     from entrygate.risk.cli import make_app as make_risk_app
 
@@ -167,6 +168,7 @@ def _register_features() -> None:
     app.command("simulate")(simulate.simulate)
     app.add_typer(make_risk_app(database_source=_recorded_history), name="risk")
     app.add_typer(retailer_app, name="retailer")
+    app.add_typer(gate_app, name="gate")
 
 
 _register_features()

@@ -68,6 +68,7 @@ class DecidedBy(str, Enum):
     PLATFORM = "PLATFORM"
     RETAILER = "RETAILER"
     FALLBACK = "FALLBACK"
+    OFFLINE = "OFFLINE"  # the gate agent, from its bundle, while the platform did not answer (DESIGN 11)
 
 
 class ShopperRisk(str, Enum):

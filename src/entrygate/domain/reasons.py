@@ -27,6 +27,8 @@ class ReasonCode(str, Enum):
     CONNECTOR_UNAVAILABLE = "CONNECTOR_UNAVAILABLE"
     ALREADY_INSIDE = "ALREADY_INSIDE"
     PARTY_TOO_LARGE = "PARTY_TOO_LARGE"
+    OFFLINE_UNKNOWN_CREDENTIAL = "OFFLINE_UNKNOWN_CREDENTIAL"
+    OFFLINE_LIMIT_REACHED = "OFFLINE_LIMIT_REACHED"
     FALLBACK_APPLIED = "FALLBACK_APPLIED"
     PREAUTH_ADJUSTED = "PREAUTH_ADJUSTED"
 
@@ -59,6 +61,8 @@ _MESSAGES: dict[ReasonCode, str] = {
     ReasonCode.CONNECTOR_UNAVAILABLE: "The retailer's system did not answer in time.",
     ReasonCode.ALREADY_INSIDE: "This credential already has an open visit at this store.",
     ReasonCode.PARTY_TOO_LARGE: "The group is larger than this store admits on one credential.",
+    ReasonCode.OFFLINE_UNKNOWN_CREDENTIAL: "The gate is offline and cannot admit this credential without the platform.",
+    ReasonCode.OFFLINE_LIMIT_REACHED: "The gate is offline and has reached what it may admit until the platform is back.",
     ReasonCode.FALLBACK_APPLIED: "The retailer's system did not answer; the store's fallback decided.",
     ReasonCode.PREAUTH_ADJUSTED: "The pre-authorized amount was adjusted for this entry.",
 }
