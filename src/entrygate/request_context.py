@@ -57,6 +57,10 @@ class RequestContext:
         id_header = (HEADER, request_id.encode("ascii"))
         status, completed = 500, False
 
+        def measure() -> None:
+            if self.observe is not None:
+                self.observe(scope["method"], route_template(scope), status, time.perf_counter() - started)
+
         async def send_with_id(message: dict[str, Any]) -> None:
             nonlocal status, completed
             if message["type"] == "http.response.start":
@@ -64,6 +68,7 @@ class RequestContext:
                 message["headers"] = [*message.get("headers", ()), id_header]
             elif message["type"] == "http.response.body" and not message.get("more_body", False):
                 completed = True
+                measure()  # before the last bytes go: a client that has its answer finds it counted
             await send(message)
 
         tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
@@ -77,5 +82,5 @@ class RequestContext:
                 raise
         finally:
             structlog.contextvars.reset_contextvars(**tokens)
-            if self.observe is not None:
-                self.observe(scope["method"], route_template(scope), status, time.perf_counter() - started)
+            if not completed:
+                measure()
