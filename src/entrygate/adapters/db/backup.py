@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import make_url
 
-from entrygate.adapters.db.locations import sqlite_file
+from entrygate.adapters.db.locations import libpq_url_without_password, sqlite_file
 
 PAGES_PER_STEP = 1024  # copied under one short read lock each, so writers are held only briefly
 
@@ -69,7 +69,7 @@ def _postgres(url: str, partial: Path) -> None:
     env = dict(os.environ)
     if parsed.password is not None:
         env["PGPASSWORD"] = str(parsed.password)  # not on the command line, where `ps` would show it
-    dsn = parsed.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    dsn = libpq_url_without_password(url)
     run = subprocess.run([pg_dump, "--format=custom", "--no-owner", "--file", str(partial), "--dbname", dsn],
                          env=env, capture_output=True, text=True)
     if run.returncode != 0:

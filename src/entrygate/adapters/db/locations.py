@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import make_url
+from sqlalchemy import URL, make_url
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -22,5 +22,12 @@ def describe_database(url: str) -> str:
     if url.startswith("sqlite"):
         path = sqlite_file(url)
         return f"SQLite {path}" if path is not None else "SQLite in memory"
-    shown = make_url(url).set(drivername="postgresql", password=None)
-    return "PostgreSQL " + shown.render_as_string(hide_password=False)
+    return "PostgreSQL " + libpq_url_without_password(url)
+
+
+def libpq_url_without_password(url: str) -> str:
+    """``postgresql://user@host:port/db?...``: the URL libpq tools (psql, pg_dump) take, the password left out."""
+    parsed = make_url(url)
+    bare = URL.create("postgresql", username=parsed.username, host=parsed.host, port=parsed.port,
+                      database=parsed.database, query=parsed.query)
+    return bare.render_as_string(hide_password=False)
