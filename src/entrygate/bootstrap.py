@@ -133,6 +133,7 @@ def build(settings: Settings, *, clock: Clock | None = None, background_sweep: b
         trip_views=TripViews(queries, SqlHoldSummaries(uow)),
         rate_limits=rate_limits_from(settings))
     container._closers.append(connectors.close)
+    container._closers.append(container.rate_limits.close)
     if isinstance(decision_log, GroupCommitLog):
         container._closers.append(decision_log.close)
     close_processor = getattr(processor, "close", None)

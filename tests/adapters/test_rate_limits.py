@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 
 import pytest
+from limits import parse
+from limits.strategies import MovingWindowRateLimiter
 
-from entrygate.adapters.rate_limits import FAIL_OPEN_S, KeyRateLimits
+from entrygate.adapters.rate_limits import FAIL_OPEN_S, KeyRateLimits, SweptMemoryStorage
 from entrygate.domain.keys import KeyKind
 from entrygate.settings import Settings
 
@@ -69,3 +72,18 @@ def test_a_storage_that_is_down_lets_requests_through_at_once():
     started = time.perf_counter()
     assert [limits.check(KeyKind.GATE, "k") for _ in range(50)] == [None] * 50
     assert time.perf_counter() - started < FAIL_OPEN_S  # one failed try, then unchecked for a second
+
+
+def test_counting_in_memory_starts_no_thread_per_request_and_expired_entries_leave_memory():
+    storage = SweptMemoryStorage(sweep_interval_s=0.05)
+    limiter = MovingWindowRateLimiter(storage)
+    before = set(threading.enumerate())
+    started = time.monotonic()
+    while time.monotonic() - started < 0.1:  # `limits`' own storage would start a thread every 10 ms here
+        for key in range(20):
+            limiter.hit(parse("3/second"), "k", str(key))
+    assert set(threading.enumerate()) - before == set()
+    assert len(storage.events) == 20
+    time.sleep(1.2)  # the window (1 s, the shortest `limits` has) and a sweep
+    assert storage.events == {}
+    storage.close()
