@@ -57,3 +57,10 @@ def test_the_rules_cover_the_three_alerts_and_every_series_they_name_is_served(o
 
 def test_the_deploy_guide_shows_the_rules_as_committed():
     assert RULES.read_text().strip() in DEPLOY_DOC.read_text()
+
+
+def test_the_deploy_guide_lists_every_series_metrics_serves(ops_platform):
+    families = re.findall(r"^# TYPE (\S+) \S+$", ops_platform.http.get("/metrics").text, flags=re.M)
+    listed = DEPLOY_DOC.read_text()
+    families = [f for f in families if not f.endswith("_created")]  # a histogram's creation times, as a gauge
+    assert families and [f for f in families if f"`{f}`" not in listed] == []
