@@ -20,8 +20,9 @@ class PlatformApp(FastAPI):
     unexpected 500 carries its ``X-Request-Id`` and every request is measured (method, route, status)."""
 
     def build_middleware_stack(self) -> Any:
-        observer = self.state.container.observer
-        return RequestContext(super().build_middleware_stack(), observe=observer.http_request)
+        container = getattr(self.state, "container", None)  # set by create_app before the first request
+        observe = container.observer.http_request if container is not None else None
+        return RequestContext(super().build_middleware_stack(), observe=observe)
 
 
 def create_app(container: Container) -> FastAPI:
