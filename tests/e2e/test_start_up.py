@@ -66,8 +66,7 @@ def test_a_database_is_described_by_absolute_path_or_without_its_password(tmp_pa
     assert shown == "PostgreSQL postgresql://eg@db.internal:5433/entrygate?sslmode=require"
 
 
-@pytest.mark.parametrize("command", [("admin", "create-token"), ("trips", "sweep"), ("db", "backup", "copy.db"),
-                                     ("serve", "--no-migrate")])
+@pytest.mark.parametrize("command", [("admin", "create-token"), ("trips", "sweep"), ("db", "backup", "copy.db")])
 def test_a_command_that_would_create_an_empty_sqlite_database_refuses_with_a_hint(tmp_path, monkeypatch, command):
     where = tmp_path / "elsewhere"
     where.mkdir()
