@@ -35,6 +35,9 @@ def _logging(version: bool = typer.Option(False, "--version", is_eager=True, cal
               json=os.environ.get("ENTRYGATE_LOG_JSON", "true").lower() not in ("0", "false", "no"))
 
 
+_SECRET_WORDS = ("SECRET", "KEY", "PASSWORD", "URL", "STORAGE")
+
+
 def _settings(database_url: str | None = None, **flags: object) -> Settings:
     """Settings from the environment, flags given on the command line taking precedence; a value that
     cannot run stops the command with exit 2, naming the setting."""
@@ -48,7 +51,9 @@ def _settings(database_url: str | None = None, **flags: object) -> Settings:
         for problem in exc.errors():
             name = "ENTRYGATE_" + "_".join(str(part) for part in problem["loc"]).upper()
             message = problem["msg"].removeprefix("Value error, ")
-            typer.echo(f"entrygate: {name}={problem.get('input')!r}: {message}", err=True)
+            # a URL may hold a password, a key is a secret: those values are not repeated
+            shown = "" if any(word in name for word in _SECRET_WORDS) else f"={problem.get('input')!r}"
+            typer.echo(f"entrygate: {name}{shown}: {message}", err=True)
         raise typer.Exit(2) from None
 
 
