@@ -21,6 +21,8 @@ import structlog
 HEADER = b"x-request-id"
 _VALID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 UNMATCHED = "unmatched"  # the route label of a request no route matched (a 404)
+# Any token is a method to HTTP/1.1; others are measured as OTHER, so a client cannot multiply the series.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 Observe = Callable[[str, str, int, float], None]  # method, route template, status, seconds
 
@@ -59,7 +61,8 @@ class RequestContext:
 
         def measure() -> None:
             if self.observe is not None:
-                self.observe(scope["method"], route_template(scope), status, time.perf_counter() - started)
+                method = scope["method"] if scope["method"] in METHODS else "OTHER"
+                self.observe(method, route_template(scope), status, time.perf_counter() - started)
 
         async def send_with_id(message: dict[str, Any]) -> None:
             nonlocal status, completed

@@ -76,9 +76,11 @@ def test_requests_are_counted_by_route_template_and_status(app_and_log):
         client.get(f"/items/{item}")
     client.get("/bug")
     client.get("/nowhere/at/all")
+    for method in ("BREW", "WHEN"):  # made-up methods: one series, not one each
+        client.request(method, "/items/d")
     counts = {(s.labels["method"], s.labels["route"], s.labels["status"]): s.value
               for f in text_string_to_metric_families(observer.exposition().decode())
               if f.name == "entrygate_http_request_duration_seconds"
               for s in f.samples if s.name.endswith("_count")}
     assert counts == {("GET", "/items/{itemId}", "200"): 3, ("GET", "/bug", "500"): 1,
-                      ("GET", "unmatched", "404"): 1}
+                      ("GET", "unmatched", "404"): 1, ("OTHER", "/items/{itemId}", "405"): 2}
