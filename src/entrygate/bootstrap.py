@@ -22,9 +22,11 @@ from entrygate.adapters.palm_index import PalmIndex
 from entrygate.adapters.palm_snapshot import PalmSnapshotFile, binding_for, snapshot_key
 from entrygate.adapters.passwords import Argon2Passwords
 from entrygate.adapters.processors.registry import load_processor
+from entrygate.adapters.rate_limits import KeyRateLimits
 from entrygate.adapters.risk_model import ModelProvider
 from entrygate.adapters.template_crypto import TemplateCipher
 from entrygate.domain.channels import Channel
+from entrygate.domain.keys import KeyKind
 from entrygate.services.admin.connectivity import ConnectivityService
 from entrygate.services.admin.service import AdminService
 from entrygate.services.auth import Authenticator
@@ -75,6 +77,7 @@ class Container:
     trip_closing: TripClosingService  # closing a trip by hand (its retailer or the operator)
     sweeper: TripSweeper  # the timeout and release sweeps; run in the background, or by `entrygate trips sweep`
     trip_views: TripViews  # the trip resource: trips with their holds
+    rate_limits: KeyRateLimits  # the budgets of retailer and gate keys (ENTRYGATE_RATE_LIMIT_*)
     _closers: list[Any] = field(default_factory=list)
 
     def close(self) -> None:
@@ -137,8 +140,10 @@ def build(settings: Settings, *, clock: Clock | None = None, background_sweep: b
         dashboard=DashboardService(uow=uow, queries=SqlDashboardQueries(engine), clock=clock),
         risk_model=risk_model, palm=palm, holds=holds, trip_closing=TripClosingService(payments, clock),
         sweeper=TripSweeper(payments, holds, clock, processor=processor),
-        trip_views=TripViews(queries, SqlHoldSummaries(uow)))
+        trip_views=TripViews(queries, SqlHoldSummaries(uow)),
+        rate_limits=rate_limits_from(settings))
     container._closers.append(connectors.close)
+    container._closers.append(container.rate_limits.close)
     if isinstance(decision_log, GroupCommitLog):
         container._closers.append(decision_log.close)
     close_processor = getattr(processor, "close", None)
@@ -151,3 +156,9 @@ def build(settings: Settings, *, clock: Clock | None = None, background_sweep: b
         sweeps.start()
         container._closers.append(sweeps.stop)
     return container
+
+
+def rate_limits_from(settings: Settings) -> KeyRateLimits:
+    """The key budgets of ``settings``; operator tokens have none."""
+    return KeyRateLimits({KeyKind.RETAILER: settings.rate_limit_retailer, KeyKind.GATE: settings.rate_limit_gate},
+                         storage_url=settings.rate_limit_storage)

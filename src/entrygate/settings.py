@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     # Connector URLs must be https to public addresses (DESIGN "Outbound addresses"); true lifts
     # that for development, the demo and tests, whose retailers listen on loopback.
     allow_private_urls: bool = False
+    # Rate limits per API key (DESIGN 15, docs/deploy.md), in `limits` notation ("50/second",
+    # "1000/minute", "10/second;300/minute"); beyond them 429 with Retry-After. Operator tokens are
+    # not limited. The storage is memory:// (each process counts for itself) or redis://host:port/db
+    # (every process and host shares one count).
+    rate_limit_retailer: str = "50/second"
+    rate_limit_gate: str = "20/second"  # an honest gate sends a tap every second or two
+    rate_limit_storage: str = "memory://"
 
     @field_validator("database_url")
     @classmethod
@@ -66,6 +73,25 @@ class Settings(BaseSettings):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
         if value.startswith("postgres://"):
             value = "postgresql://" + value[len("postgres://"):]
+        return value
+
+    @field_validator("rate_limit_retailer", "rate_limit_gate")
+    @classmethod
+    def _rate_in_limits_notation(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError("not a rate in limits notation, such as 20/second, 600/minute or "
+                             "10/second;300/minute") from None
+        return value
+
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _known_rate_storage(cls, value: str) -> str:
+        if not value.startswith(("memory://", "redis://", "rediss://", "redis+unix://")):
+            raise ValueError("must be memory:// or a redis:// URL")
         return value
 
     def require_real_secret(self) -> None:

@@ -4,18 +4,31 @@ The one place that knows both edges; neither imports the other (import-linter ke
 """
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 
 from entrygate import __version__, console
 from entrygate.api import app as api
 from entrygate.api.responses import FastJSONResponse
 from entrygate.bootstrap import Container
+from entrygate.request_context import RequestContext
+
+
+class PlatformApp(FastAPI):
+    """FastAPI with ``RequestContext`` outermost, outside Starlette's error middleware, so that even an
+    unexpected 500 carries its ``X-Request-Id`` and every request is measured (method, route, status)."""
+
+    def build_middleware_stack(self) -> Any:
+        container = getattr(self.state, "container", None)  # set by create_app before the first request
+        observe = container.observer.http_request if container is not None else None
+        return RequestContext(super().build_middleware_stack(), observe=observe)
 
 
 def create_app(container: Container) -> FastAPI:
     """The app serving ``container``: the API at ``/v1`` (with health, metrics, docs), the console at ``/console``."""
-    app = FastAPI(title="entrygate", version=__version__, description=api.DESCRIPTION,
-                  default_response_class=FastJSONResponse)
+    app = PlatformApp(title="entrygate", version=__version__, description=api.DESCRIPTION,
+                      default_response_class=FastJSONResponse)
     app.state.container = container
     api.install(app)
     console.install(app)

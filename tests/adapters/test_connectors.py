@@ -350,7 +350,7 @@ def test_every_call_leaves_metrics_and_a_log_line():
     assert value("entrygate_connector_calls_total", {"store_id": "store-m", "connector": "identity",
                                                      "outcome": "server_error"}) == 1
     assert value("entrygate_connector_attempts_total", {"connector": "identity"}) == 5
-    assert value("entrygate_connector_latency_ms_count", {"connector": "identity", "outcome": "ok"}) == 1
+    assert value("entrygate_connector_latency_seconds_count", {"connector": "identity", "outcome": "ok"}) == 1
     assert value("entrygate_connector_circuit_state", {"store_id": "store-m", "connector": "identity"}) == 0
     calls = [e for e in logs if e["event"] == "connector_call"]
     assert [(e["outcome"], e["status"], e["attempts"]) for e in calls] == [("ok", 200, 1), ("rejected", 401, 1),

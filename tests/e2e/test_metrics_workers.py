@@ -25,8 +25,8 @@ def decisions(text: str) -> Counter[str]:
 
 
 def latency_count(text: str) -> int:
-    return sum(int(s.value) for f in text_string_to_metric_families(text) if f.name == "entrygate_decision_latency_ms"
-               for s in f.samples if s.name == "entrygate_decision_latency_ms_count")
+    return sum(int(s.value) for f in text_string_to_metric_families(text) if f.name == "entrygate_decision_latency_seconds"
+               for s in f.samples if s.name == "entrygate_decision_latency_seconds_count")
 
 
 def workers_that_decided(server_pid: int) -> set[str]:

@@ -11,6 +11,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -98,19 +99,35 @@ def entrygate_exe() -> list[str]:
     return [sys.executable, "-m", "entrygate.cli.main"]
 
 
-def start_server(database_url: str, *, env: dict[str, str] | None = None, workers: int = 1) -> tuple[str, subprocess.Popen]:
+# The suite drives one gate or retailer key far faster than an honest client (hundreds of taps a
+# second); the rate-limit tests start their servers with the defaults (passing None) or small budgets.
+SUITE_RATE_LIMIT = "100000/second"
+
+
+def start_server(database_url: str, *, env: dict[str, str | None] | None = None, workers: int = 1,
+                 output: Path | None = None, args: tuple[str, ...] = ()) -> tuple[str, subprocess.Popen]:
+    """``entrygate serve`` on a free port; ``env`` adds variables, a None value removes one; ``output``: a
+    file that receives the server's stdout and stderr (its start-up lines and logs), read while it runs."""
     port = free_port()
-    full_env = {**os.environ, "ENTRYGATE_DATABASE_URL": database_url, "ENTRYGATE_SECRET_KEY": TEST_SECRET,
-                "ENTRYGATE_LOG_LEVEL": "WARNING", "ENTRYGATE_PROCESSOR_TIMEOUT_MS": "300",
-                # The tests' retailers listen on loopback; a test of the guard passes "false".
-                "ENTRYGATE_ALLOW_PRIVATE_URLS": "true", **(env or {})}
-    proc = subprocess.Popen([*entrygate_exe(), "serve", "--port", str(port), "--workers", str(workers)],
-                            env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    merged = {**os.environ, "ENTRYGATE_DATABASE_URL": database_url, "ENTRYGATE_SECRET_KEY": TEST_SECRET,
+              "ENTRYGATE_LOG_LEVEL": "WARNING", "ENTRYGATE_PROCESSOR_TIMEOUT_MS": "300",
+              # The tests' retailers listen on loopback; a test of the guard passes "false".
+              "ENTRYGATE_ALLOW_PRIVATE_URLS": "true",
+              "ENTRYGATE_RATE_LIMIT_GATE": SUITE_RATE_LIMIT, "ENTRYGATE_RATE_LIMIT_RETAILER": SUITE_RATE_LIMIT,
+              **(env or {})}
+    full_env = {name: value for name, value in merged.items() if value is not None}
+    sink = output.open("ab") if output is not None else None
+    proc = subprocess.Popen([*entrygate_exe(), "serve", "--port", str(port), "--workers", str(workers), *args],
+                            env=full_env, stdout=sink or subprocess.DEVNULL, stderr=sink or subprocess.PIPE,
+                            start_new_session=True)
+    if sink is not None:
+        sink.close()  # the server holds its own copy
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:]}")
+            said = output.read_text() if output is not None else proc.stderr.read().decode()
+            raise RuntimeError(f"server exited: {said[-2000:]}")
         try:
             if httpx.get(url + "/healthz", timeout=1).status_code == 200:
                 return url, proc

@@ -17,6 +17,7 @@ from entrygate.services.errors import (
     InvalidRequest,
     NotAuthenticated,
     NotFound,
+    RateLimited,
     ServiceError,
     Unavailable,
 )
@@ -25,7 +26,8 @@ from entrygate.wire.parse import invalid_request
 
 log = structlog.get_logger("entrygate.api")
 
-STATUS = {NotAuthenticated: 401, Forbidden: 403, NotFound: 404, Conflict: 409, InvalidRequest: 400, Unavailable: 503}
+STATUS = {NotAuthenticated: 401, Forbidden: 403, NotFound: 404, Conflict: 409, InvalidRequest: 400, RateLimited: 429,
+          Unavailable: 503}
 
 
 def error_body(code: str, message: str, fields: list[str] | None = None) -> dict[str, Any]:
@@ -37,6 +39,8 @@ def install(app: FastAPI) -> None:
     async def _service(request: Request, exc: ServiceError) -> FastJSONResponse:
         status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 500)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if isinstance(exc, RateLimited):
+            headers = {"Retry-After": str(exc.retry_after_s)}
         answer = error_body(exc.code, exc.message, exc.fields)
         reason = getattr(exc, "reason", None)
         if isinstance(reason, str):

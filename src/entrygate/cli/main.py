@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import typer
 
+from entrygate import __version__
 from entrygate.settings import Settings
 
 app = typer.Typer(help="entrygate: entry decisions for checkout-free stores.", no_args_is_help=True,
@@ -17,8 +19,15 @@ app.add_typer(admin_app, name="admin")
 app.add_typer(trips_app, name="trips")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"entrygate {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _logging() -> None:
+def _logging(version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                          help="Print the version (the one /openapi.json gives) and exit.")) -> None:
     """Logs go to stderr, so a command's own output (a token, a table) is all that stdout carries."""
     from entrygate.logs import configure
 
@@ -26,11 +35,59 @@ def _logging() -> None:
               json=os.environ.get("ENTRYGATE_LOG_JSON", "true").lower() not in ("0", "false", "no"))
 
 
+_SECRET_WORDS = ("SECRET", "KEY", "PASSWORD", "URL", "STORAGE")
+
+
 def _settings(database_url: str | None = None, **flags: object) -> Settings:
-    """Settings from the environment, flags given on the command line taking precedence."""
+    """Settings from the environment, flags given on the command line taking precedence; a value that
+    cannot run stops the command with exit 2, naming the setting."""
+    from pydantic import ValidationError
+
     if database_url:
         os.environ["ENTRYGATE_DATABASE_URL"] = database_url  # the workers read it too
-    return Settings(**{name: value for name, value in flags.items() if value is not None})
+    try:
+        return Settings(**{name: value for name, value in flags.items() if value is not None})
+    except ValidationError as exc:
+        for problem in exc.errors():
+            name = "ENTRYGATE_" + "_".join(str(part) for part in problem["loc"]).upper()
+            message = problem["msg"].removeprefix("Value error, ")
+            # a URL may hold a password, a key is a secret: those values are not repeated
+            shown = "" if any(word in name for word in _SECRET_WORDS) else f"={problem.get('input')!r}"
+            typer.echo(f"entrygate: {name}{shown}: {message}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _require_database_file(settings: Settings) -> None:
+    """Exit 1 when the SQLite file does not exist: this command would otherwise create an empty database,
+    most often because a relative ENTRYGATE_DATABASE_URL was read from another directory."""
+    from entrygate.adapters.db.locations import sqlite_file
+
+    path = sqlite_file(settings.database_url)
+    if path is None or path.exists():
+        return
+    relative = "" if Path(settings.database_url.split("///", 1)[-1]).is_absolute() else \
+        f" (a relative path, read from the current directory {Path.cwd()})"
+    typer.echo(f"entrygate: there is no database at {path}{relative}. This command does not create one: point "
+               "ENTRYGATE_DATABASE_URL (or --database-url) at the server's database, or create a new one with "
+               "`entrygate db upgrade`.", err=True)
+    raise typer.Exit(1)
+
+
+def _announce(settings: Settings, *, created: bool) -> None:
+    """The start-up lines of `serve` on stdout: version, database (absolute path, no password), processor, limits."""
+    from entrygate.adapters.db.locations import describe_database
+    from entrygate.bootstrap import rate_limits_from
+    from entrygate.domain.keys import KeyKind
+
+    database = describe_database(settings.database_url) + (" (new: it did not exist, created now)" if created else "")
+    limits = rate_limits_from(settings)
+    shared = "shared" if settings.rate_limit_storage.startswith("redis") else "per process"
+    reachable = "" if limits.reachable() else "; NOT REACHABLE: requests pass unlimited until it answers"
+    limits.close()
+    for line in (f"entrygate {__version__}", f"database: {database}", f"processor: {settings.processor}",
+                 f"rate limits: retailer keys {limits.budget(KeyKind.RETAILER)}, gate keys "
+                 f"{limits.budget(KeyKind.GATE)} ({shared}, {settings.rate_limit_storage}{reachable})"):
+        typer.echo(line)
 
 
 @app.command()
@@ -49,21 +106,25 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on."),
           ) -> None:
     """Run the platform; applies pending migrations first."""
     from entrygate.adapters.db.engine import upgrade
+    from entrygate.adapters.db.locations import sqlite_file
     from entrygate.cli import serving
 
-    try:  # a bad value is pydantic's ValidationError, a ValueError like SettingsError
-        settings = _settings(database_url, header_timeout_s=header_timeout, keep_alive_timeout_s=keep_alive_timeout,
-                             max_connections=max_connections)
+    settings = _settings(database_url, header_timeout_s=header_timeout, keep_alive_timeout_s=keep_alive_timeout,
+                         max_connections=max_connections)
+    try:
         settings.require_real_secret()
     except ValueError as exc:
         typer.echo(f"entrygate: {exc}", err=True)
         raise typer.Exit(2) from None
     _require_processor(settings)
+    path = sqlite_file(settings.database_url)
+    created = migrate and path is not None and not path.exists()
     if migrate:
         upgrade(settings.sqlalchemy_url)
-    else:
+    else:  # an empty or missing database is "behind" too: exit 1, naming `entrygate db upgrade`, nothing created
         _require_current_schema(settings.sqlalchemy_url)
-    serving.run(settings, host=host, port=port, workers=workers)
+    _announce(settings, created=created)
+    serving.run(settings, host=host, port=port, workers=workers, announce=typer.echo)
 
 
 def _require_processor(settings: Settings) -> None:
@@ -97,12 +158,37 @@ def _require_current_schema(url: str) -> None:
 
 @db_app.command("upgrade")
 def db_upgrade(database_url: str | None = typer.Option(None, help="Overrides ENTRYGATE_DATABASE_URL.")) -> None:
-    """Apply pending migrations."""
+    """Apply pending migrations (on SQLite, creating the database file when there is none)."""
     from entrygate.adapters.db.engine import current_revision, upgrade
+    from entrygate.adapters.db.locations import sqlite_file
 
     settings = _settings(database_url)
+    path = sqlite_file(settings.database_url)
+    if path is not None and not path.exists():
+        typer.echo(f"creating a new database: {path}")
     upgrade(settings.sqlalchemy_url)
     typer.echo(f"database at revision {current_revision(settings.sqlalchemy_url)}")
+
+
+@db_app.command("backup")
+def db_backup(target: Path = typer.Argument(..., help="The file to write; it must not exist."),
+              database_url: str | None = typer.Option(None, help="Overrides ENTRYGATE_DATABASE_URL.")) -> None:
+    """Copy the database to TARGET while servers keep running (SQLite's online backup; pg_dump for PostgreSQL).
+
+    Restore (docs/deploy.md): SQLite, stop the servers and put the file in the database's place;
+    PostgreSQL, `pg_restore --no-owner --dbname <new database> TARGET`, then point the servers at it.
+    """
+    from entrygate.adapters.db.backup import BackupError, backup
+    from entrygate.adapters.db.locations import describe_database
+
+    settings = _settings(database_url)
+    _require_database_file(settings)
+    try:
+        written = backup(settings.database_url, target)
+    except BackupError as exc:
+        typer.echo(f"entrygate: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"backed up {describe_database(settings.database_url)} to {written} ({written.stat().st_size} bytes)")
 
 
 @admin_app.command("create-token")
@@ -112,8 +198,9 @@ def create_token(database_url: str | None = typer.Option(None, help="Overrides E
     from entrygate.bootstrap import build
 
     settings = _settings(database_url)
+    _require_database_file(settings)
     upgrade(settings.sqlalchemy_url)
-    container = build(settings)
+    container = build(settings, background_sweep=False)
     try:
         typer.echo(container.admin.create_operator_token())
     finally:
@@ -134,6 +221,7 @@ def trips_sweep(database_url: str | None = typer.Option(None, help="Overrides EN
 
     settings = _settings(database_url)
     _require_processor(settings)
+    _require_database_file(settings)
     _require_current_schema(settings.sqlalchemy_url)
     container = build(settings, background_sweep=False)
     try:

@@ -113,16 +113,41 @@ class Supervisor(Multiprocess):
                 mark_process_dead(pid, self.metrics_dir)
 
 
-def run(settings: Settings, *, host: str, port: int, workers: int) -> None:
-    """Serve the platform until a signal; exits 3 when it cannot start (uvicorn's startup failure)."""
+def listening_url(sock: socket) -> str:
+    """``http://host:port`` of a bound socket (the real port when 0 was asked for; IPv6 in brackets)."""
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+class AnnouncingServer(uvicorn.Server):
+    """uvicorn's server that says ``listening on http://host:port`` once it serves requests."""
+
+    def __init__(self, config: uvicorn.Config, *, announce: Callable[[str], None]) -> None:
+        super().__init__(config)
+        self.announce = announce
+
+    async def startup(self, sockets: list[socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and sockets:
+            self.announce(f"listening on {listening_url(sockets[0])}")
+
+
+def run(settings: Settings, *, host: str, port: int, workers: int, announce: Callable[[str], None] = print) -> None:
+    """Serve the platform until a signal; exits 3 when it cannot start (uvicorn's startup failure).
+
+    ``announce`` hears ``listening on http://host:port``: with one process once the app serves, with
+    several once the socket is bound (each worker then loads the app and accepts on it).
+    """
     limits = limits_from(settings)
     with metrics_directory(workers) as metrics_dir:
         config = ServeConfig("entrygate.asgi:create", factory=True, host=host, port=port, workers=workers,
                              log_level="warning", access_log=False, limits=limits)
+        sock = config.bind_socket()
         if metrics_dir is not None:
-            Supervisor(config, [config.bind_socket()], metrics_dir=metrics_dir).run()
+            announce(f"listening on {listening_url(sock)} ({workers} workers)")
+            Supervisor(config, [sock], metrics_dir=metrics_dir).run()
             return
-        server = uvicorn.Server(config)
-        server.run()
+        server = AnnouncingServer(config, announce=announce)
+        server.run(sockets=[sock])
         if not server.started:
             sys.exit(STARTUP_FAILURE)

@@ -6,6 +6,7 @@
     ├── NotFound              404  unknown gate, store, trip
     ├── Conflict              409  an event id reused with another body; an id taken
     ├── InvalidRequest        400  a field is missing or malformed (names the field)
+    ├── RateLimited           429  a key beyond its budget (Retry-After: whole seconds)
     └── Unavailable           503  storage failed: no decision was recorded, so none is given
 """
 from __future__ import annotations
@@ -42,3 +43,11 @@ class InvalidRequest(ServiceError):
 
 class Unavailable(ServiceError):
     code = "UNAVAILABLE"
+
+
+class RateLimited(ServiceError):
+    code = "RATE_LIMITED"
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(f"this key is over its rate limit; retry in {retry_after_s} s")
+        self.retry_after_s = retry_after_s

@@ -78,7 +78,7 @@ BACKOFF_S = 0.01
 # An attempt with less time than this left cannot connect, send and hear back on any real network.
 MIN_ATTEMPT_S = 0.02
 LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=4.0)
-LATENCY_BUCKETS_MS = (1, 2, 3, 5, 10, 25, 50, 100, 250, 500, 800, 1000, 2000, 5000)
+LATENCY_BUCKETS_S = (0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.8, 1, 2, 5)
 _HEADERS = {"user-agent": f"entrygate-connector/{__version__}", "accept": "application/json",
             "accept-encoding": "identity"}
 _RETRYABLE_ERRORS = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
@@ -90,8 +90,9 @@ class ConnectorMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.calls = Counter("entrygate_connector_calls", "Retailer connector calls by outcome",
                              ["store_id", "connector", "outcome"], registry=registry)
-        self.latency = Histogram("entrygate_connector_latency_ms", "Retailer connector call latency (ms), "
-                                 "retries included", ["connector", "outcome"], buckets=LATENCY_BUCKETS_MS,
+        # In base units (seconds): it replaces entrygate_connector_latency_ms (docs/deploy.md, renamed metrics).
+        self.latency = Histogram("entrygate_connector_latency_seconds", "Retailer connector call latency in "
+                                 "seconds, retries included", ["connector", "outcome"], buckets=LATENCY_BUCKETS_S,
                                  registry=registry)
         self.attempts = Counter("entrygate_connector_attempts", "HTTP attempts of connector calls, retries "
                                 "included", ["connector"], registry=registry)
@@ -104,7 +105,7 @@ class ConnectorMetrics:
     def observe(self, *, store_id: str, connector: str, outcome: str, latency_ms: float, attempts: int,
                 circuit: int) -> None:
         self.calls.labels(store_id, connector, outcome).inc()
-        self.latency.labels(connector, outcome).observe(latency_ms)
+        self.latency.labels(connector, outcome).observe(latency_ms / 1000)
         if attempts:
             self.attempts.labels(connector).inc(attempts)
         self.circuit.labels(store_id, connector).set(circuit)
