@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     # Connector URLs must be https to public addresses (DESIGN "Outbound addresses"); true lifts
     # that for development, the demo and tests, whose retailers listen on loopback.
     allow_private_urls: bool = False
+    # The addresses (or networks, as CIDR) of the reverse proxies whose X-Forwarded-Proto and
+    # X-Forwarded-For this process believes, comma-separated; "*" believes any. Empty (the default):
+    # none, so only a direct https connection counts as https (Strict-Transport-Security, Secure cookies).
+    trusted_proxies: str = ""
 
     @field_validator("database_url")
     @classmethod
@@ -85,6 +89,10 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
 
     def model_path(self) -> Path | None:
         return Path(self.model_dir) if self.model_dir else None
