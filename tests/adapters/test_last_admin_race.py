@@ -16,8 +16,8 @@ from entrygate.domain.roles import ConsoleRole
 from entrygate.services.admin.users import UserAdmin
 from entrygate.services.auth import Principal
 from entrygate.services.errors import Conflict
-from support.factories import NOW, OPERATOR, PlainPasswords
 from support.contracts import retailer
+from support.factories import NOW, OPERATOR, PlainPasswords
 
 
 class PausingAfterCount(SqlUnitOfWorkFactory):

@@ -13,7 +13,6 @@ import pytest
 
 import entrygate.console
 from consolekit import PASSWORD, ConsoleClient, csrf_of, new_login, setup_form, tap
-from entrygate.console.roles import least_role
 from entrygate.domain.roles import ConsoleRole
 
 
