@@ -109,6 +109,10 @@ def test_a_viewer_is_refused_every_form_that_changes_something_and_nothing_chang
                  f"/console/stores/{store_id}/dashboard", f"/console/stores/{store_id}/live",
                  f"/console/stores/{store_id}/balances", "/console/audit", "/console/users", "/console/account"):
         assert viewer.get(path).status_code == 200, path
+    overview = viewer.get(f"/console/stores/{store_id}").text
+    assert "read-only access" in overview
+    assert ">Add gate</button>" not in overview and ">Run simulated entry</button>" not in overview
+    assert ">Capture</button>" not in viewer.get(f"/console/stores/{store_id}/trips/{team['trip']}").text
     r = viewer.post(f"/console/stores/{store_id}/qr-test", data={"csrf_token": csrf, "qrPattern": "^A",
                                                                  "qrTestValue": "ABC"})
     assert r.status_code == 200 and "would pass this code" in r.text

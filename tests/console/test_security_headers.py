@@ -78,8 +78,8 @@ def test_hsts_and_secure_cookies_behind_a_trusted_proxy(platform, behind_proxy):
         assert "secure" in page.headers["set-cookie"].lower()
         # A Secure cookie travels only over https: the proxy's side of the connection, sent by hand here.
         presession = page.headers["set-cookie"].split(";")[0]
-        r = http.post("/console/sign-in", headers=https | {"Cookie": presession}, data={"csrf_token": csrf_of(page.text), "email": login.email,
-                                                               "password": PASSWORD, "next": "/console/stores"})
+        form = {"csrf_token": csrf_of(page.text), "email": login.email, "password": PASSWORD, "next": "/console/stores"}
+        r = http.post("/console/sign-in", headers=https | {"Cookie": presession}, data=form)
         assert r.status_code == 303
         session = next(c for c in r.headers.get_list("set-cookie") if c.startswith("eg_console="))
         assert "secure" in session.lower() and "httponly" in session.lower()
