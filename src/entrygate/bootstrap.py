@@ -27,8 +27,10 @@ from entrygate.adapters.risk_model import ModelProvider
 from entrygate.adapters.template_crypto import TemplateCipher
 from entrygate.domain.channels import Channel
 from entrygate.domain.keys import KeyKind
+from entrygate.services.admin.audit import AuditTrail
 from entrygate.services.admin.connectivity import ConnectivityService
 from entrygate.services.admin.service import AdminService
+from entrygate.services.admin.users import UserAdmin
 from entrygate.services.auth import Authenticator
 from entrygate.services.catalog import Catalog
 from entrygate.services.console.auth import ConsoleAuthService
@@ -78,6 +80,8 @@ class Container:
     sweeper: TripSweeper  # the timeout and release sweeps; run in the background, or by `entrygate trips sweep`
     trip_views: TripViews  # the trip resource: trips with their holds
     rate_limits: KeyRateLimits  # the budgets of retailer and gate keys (ENTRYGATE_RATE_LIMIT_*)
+    audit: AuditTrail  # reading the audit log (changes record themselves: services/admin/audit.record)
+    users: UserAdmin  # a retailer's console users and their roles
     _closers: list[Any] = field(default_factory=list)
 
     def close(self) -> None:
@@ -126,10 +130,10 @@ def build(settings: Settings, *, clock: Clock | None = None, background_sweep: b
     payments = SqlPaymentsUnitOfWorkFactory(uow)
     queries = QueryService(uow)
     holds = HoldService(payments, processor, clock)
+    admin = AdminService(uow, clock, catalog, passwords, allow_private_urls=settings.allow_private_urls)
     container = Container(
         settings=settings, engine=engine, uow=uow, clock=clock, catalog=catalog,
-        auth=Authenticator(uow, ttl_s=settings.cache_ttl_s),
-        admin=AdminService(uow, clock, catalog, passwords, allow_private_urls=settings.allow_private_urls),
+        auth=Authenticator(uow, ttl_s=settings.cache_ttl_s), admin=admin, audit=AuditTrail(uow), users=admin.users,
         entries=EntryService(uow=uow, catalog=catalog, clock=clock, processor=processor, handlers=handlers,
                              risk=risk, observer=observer, decision_log=decision_log, payments=payments),
         exits=ExitService(uow=uow, catalog=catalog, clock=clock, handlers=handlers),

@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     rate_limit_retailer: str = "50/second"
     rate_limit_gate: str = "20/second"  # an honest gate sends a tap every second or two
     rate_limit_storage: str = "memory://"
+    # The addresses (or networks, as CIDR) of the reverse proxies whose X-Forwarded-Proto and
+    # X-Forwarded-For this process believes, comma-separated; "*" believes any. Empty (the default):
+    # none, so only a direct https connection counts as https (Strict-Transport-Security, Secure cookies).
+    trusted_proxies: str = ""
 
     @field_validator("database_url")
     @classmethod
@@ -137,6 +141,9 @@ class Settings(BaseSettings):
         if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
             url = url.set(database=str(Path(url.database).resolve()))
         return url.render_as_string(hide_password=True)
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
 
     def model_path(self) -> Path | None:
         return Path(self.model_dir) if self.model_dir else None

@@ -7,12 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from entrygate import __version__, console
 from entrygate.api import app as api
 from entrygate.api.responses import FastJSONResponse
 from entrygate.bootstrap import Container
 from entrygate.request_context import RequestContext
+from entrygate.wire.headers import SecurityHeaders
 
 
 class PlatformApp(FastAPI):
@@ -32,4 +34,8 @@ def create_app(container: Container) -> FastAPI:
     app.state.container = container
     api.install(app)
     console.install(app)
+    app.add_middleware(SecurityHeaders)
+    # Outermost: the scheme and client address a trusted proxy reports, before anything reads them
+    # (ENTRYGATE_TRUSTED_PROXIES; `entrygate serve` turns uvicorn's own proxy handling off for this).
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=container.settings.trusted_proxy_list)
     return app

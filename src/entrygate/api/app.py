@@ -10,12 +10,14 @@ from entrygate.api import (
     errors,
     openapi,
     routes_admin,
+    routes_audit,
     routes_connectors,
     routes_feedback,
     routes_gates,
     routes_palm,
     routes_retailer,
     routes_trips,
+    routes_users,
 )
 from entrygate.api.deps import container
 from entrygate.api.responses import FastJSONResponse
@@ -37,6 +39,8 @@ def install(app: FastAPI) -> None:
     app.include_router(routes_admin.router)
     app.include_router(routes_connectors.router)
     app.include_router(routes_palm.router)
+    app.include_router(routes_audit.router)
+    app.include_router(routes_users.router)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

@@ -11,6 +11,7 @@ from entrygate.api.deps import container, principal
 from entrygate.api.openapi import body
 from entrygate.api.responses import FastJSONResponse
 from entrygate.domain.keys import KeyKind
+from entrygate.domain.views import user_view
 from entrygate.services.errors import InvalidRequest
 from entrygate.wire.parse import parse
 from entrygate.wire.schemas import GateIn, GatePatch, RetailerIn, StoreIn, StorePatch, UserIn
@@ -36,10 +37,9 @@ async def create_retailer(request: Request) -> FastJSONResponse:
 async def create_user(retailerId: str, request: Request) -> FastJSONResponse:
     who = principal(request, *ADMINS)
     body = await _body(request, UserIn)
-    user = await run_in_threadpool(container(request).admin.create_user, who, retailerId,
-                                   email=body.email, password=body.password)
-    return FastJSONResponse({"userId": user.user_id, "retailerId": user.retailer_id, "email": user.email},
-                          status_code=201)
+    user = await run_in_threadpool(container(request).users.create, who, retailerId,
+                                   email=body.email, password=body.password, role=body.role)
+    return FastJSONResponse(user_view(user), status_code=201)
 
 
 @router.post("/v1/admin/stores", status_code=201, openapi_extra=body(StoreIn))

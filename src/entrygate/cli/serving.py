@@ -141,7 +141,9 @@ def run(settings: Settings, *, host: str, port: int, workers: int, announce: Cal
     limits = limits_from(settings)
     with metrics_directory(workers) as metrics_dir:
         config = ServeConfig("entrygate.asgi:create", factory=True, host=host, port=port, workers=workers,
-                             log_level="warning", access_log=False, limits=limits)
+                             log_level="warning", access_log=False, limits=limits,
+                             # The app believes forwarded headers only from ENTRYGATE_TRUSTED_PROXIES (web.py).
+                             proxy_headers=False)
         sock = config.bind_socket()
         if metrics_dir is not None:
             announce(f"listening on {listening_url(sock)} ({workers} workers)")

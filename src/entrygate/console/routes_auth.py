@@ -4,6 +4,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.datastructures import FormData
 
+from entrygate.console.roles import anyone
 from entrygate.console.session import CSRF_FIELD, same_origin
 from entrygate.console.web import (
     ConsoleRoute,
@@ -88,6 +89,7 @@ async def sign_in(request: Request) -> Response:
 
 
 @router.post("/console/sign-out")
+@anyone
 async def sign_out(request: Request, visit: Visit = Depends(signed_in),
                    form: FormData = Depends(checked_form)) -> Response:
     await call(container(request).console_auth.sign_out, visit.session_id)

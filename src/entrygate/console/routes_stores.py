@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from starlette.datastructures import FormData
 
 from entrygate.console import forms
+from entrygate.console.roles import anyone
 from entrygate.console.simulate import TEST_CARDS, simulate_entry
 from entrygate.console.web import (
     ConsoleRoute,
@@ -226,6 +227,7 @@ def qr_pattern_result(pattern: str, value: str) -> dict[str, Any]:
 
 
 @router.post("/console/stores/{store_id}/qr-test")
+@anyone  # tests a value against a pattern; changes nothing
 async def qr_test(store_id: str, request: Request, visit: Visit = Depends(signed_in),
                   form: FormData = Depends(checked_form)) -> Response:
     store = await call(container(request).admin.get_store, visit.principal, store_id)

@@ -23,7 +23,9 @@ from starlette.templating import Jinja2Templates
 
 from entrygate.bootstrap import Container
 from entrygate.console.display import amount_input, money_text
+from entrygate.console.roles import least_role
 from entrygate.console.session import CSRF_FIELD, Cookies, same_origin
+from entrygate.domain.roles import ConsoleRole
 from entrygate.services.auth import Principal
 from entrygate.services.console.auth import ConsoleUser, SignInThrottled
 from entrygate.services.errors import (
@@ -36,20 +38,15 @@ from entrygate.services.errors import (
     Unavailable,
 )
 from entrygate.services.ports.storage import StorageError
+from entrygate.wire.headers import CONSOLE_HEADERS
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
 FRAGMENT_HEADER = "x-console-fragment"
 
-# Pages are the retailer's own data: never cached, never framed, scripts only from this origin.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                                "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-    "Cache-Control": "no-store",
-}
+# Pages are the retailer's own data: never cached, never framed, scripts only from this origin
+# (wire/headers.py adds them to every answer under /console; rendered pages carry them in any case).
+SECURITY_HEADERS = CONSOLE_HEADERS
 
 
 class SignInRequired(Exception):
@@ -58,6 +55,14 @@ class SignInRequired(Exception):
 
 class FormRefused(Exception):
     """A POST without a valid CSRF token, or from another site."""
+
+
+class RoleRefused(Exception):
+    """The signed-in user's role does not allow this request (``console/roles.py``)."""
+
+    def __init__(self, needed: str) -> None:
+        super().__init__(needed)
+        self.needed = needed
 
 
 def container(request: Request) -> Container:
@@ -87,6 +92,15 @@ class Visit:
     def principal(self) -> Principal:
         return self.user.principal
 
+    @property
+    def may_change(self) -> bool:
+        """Whether the pages show this user the forms that change the retailer's data."""
+        return self.user.role.allows(ConsoleRole.OPERATOR)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user.role.allows(ConsoleRole.ADMIN)
+
 
 def signed_in(request: Request) -> Visit:
     jar = cookies(request)
@@ -96,6 +110,9 @@ def signed_in(request: Request) -> Visit:
         raise SignInRequired()
     visit = Visit(user, session_id, jar.csrf_token(session_id))
     request.state.visit = visit
+    needed = least_role(request)
+    if not user.role.allows(needed):
+        raise RoleRefused(needed.value)
     return visit
 
 
@@ -202,6 +219,10 @@ class ConsoleRoute(APIRoute):
                 return error_page(request, 403, "Form refused",
                                   "This form has expired or did not come from the console. "
                                   "Reload the page and try again.")
+            except RoleRefused as exc:
+                return error_page(request, 403, "Not allowed",
+                                  f"Your role ({request.state.visit.user.role.value.lower()}) does not allow this: "
+                                  f"it needs {exc.needed.lower()}. Ask an admin of your account.")
             except ServiceError as exc:
                 return _service_error(request, exc)
             except StorageError:

@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from entrygate.domain.channels import GateDirection, TripStatus
+from entrygate.domain.roles import ConsoleRole
 from entrygate.domain.trips import ClosedBy
 
 
@@ -22,6 +23,8 @@ class RetailerUser:
     retailer_id: str
     email: str
     password_hash: str
+    role: ConsoleRole = ConsoleRole.ADMIN  # users made before roles existed are admins (migration 0008)
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ import time
 from dataclasses import dataclass
 from threading import Lock
 
+from entrygate.domain.audit import Actor, ActorType
 from entrygate.domain.keys import KeyKind, parse_key, secret_matches
 from entrygate.domain.store import StoreConfig
 from entrygate.services.errors import Forbidden, NotAuthenticated, NotFound, ServiceError
@@ -16,6 +17,7 @@ class Principal:
     kind: KeyKind
     retailer_id: str | None = None
     gate_pk: str | None = None
+    actor: Actor | None = None  # who this is, as the audit log names it (services/admin/audit.py)
 
     @property
     def is_operator(self) -> bool:
@@ -53,6 +55,10 @@ def store_in_scope(uow: UnitOfWorkFactory, principal: Principal, store_id: str, 
         raise NotFound(f"store {store_id} not found")
     principal.require_retailer_scope(store.retailer_id)
     return store
+
+
+# The name a retailer's key goes by in the audit log while a retailer has its one key, made with it.
+RETAILER_KEY_NAME = "default"
 
 
 class Authenticator:
@@ -100,10 +106,11 @@ class Authenticator:
         if record is None or not secret_matches(presented, record.secret_hash):
             return None
         if presented.kind is KeyKind.RETAILER:
-            return Principal(presented.kind, retailer_id=record.owner)
+            return Principal(presented.kind, retailer_id=record.owner,
+                             actor=Actor(ActorType.RETAILER_KEY, record.key_id, RETAILER_KEY_NAME))
         if presented.kind is KeyKind.GATE:
             return Principal(presented.kind, gate_pk=record.owner)
-        return Principal(presented.kind)
+        return Principal(presented.kind, actor=Actor(ActorType.OPERATOR, record.key_id, "operator"))
 
     def forget(self) -> None:
         with self._lock:

@@ -30,6 +30,7 @@ from entrygate.domain.channels import (
     RiskTolerance,
 )
 from entrygate.domain.currencies import UnknownCurrency, minor_units
+from entrygate.domain.roles import ConsoleRole
 from entrygate.domain.trips import DEFAULT_MAX_TRIP_MINUTES, DEFAULT_PREAUTH_RELEASE_HOURS
 
 Id = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_-]{1,255}$")]
@@ -155,6 +156,7 @@ class RetailerIn(Model):
 class UserIn(Model):
     email: Annotated[str, StringConstraints(min_length=3, max_length=320)]
     password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    role: ConsoleRole = ConsoleRole.ADMIN
 
 
 class ConnectorIn(Model):

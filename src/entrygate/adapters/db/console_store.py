@@ -102,6 +102,13 @@ class SqlConsoleSessions(_Store):
         with self._tx(write=True) as conn:
             conn.execute(delete(console_sessions).where(console_sessions.c.session_hash == session_hash))
 
+    def delete_for_user(self, user_id: str, *, keep: str | None = None) -> int:
+        stmt = delete(console_sessions).where(console_sessions.c.user_id == user_id)
+        if keep is not None:
+            stmt = stmt.where(console_sessions.c.session_hash != keep)
+        with self._tx(write=True) as conn:
+            return conn.execute(stmt).rowcount
+
     def purge_expired(self, *, now: datetime) -> int:
         with self._tx(write=True) as conn:
             return conn.execute(delete(console_sessions).where(console_sessions.c.expires_at <= now)).rowcount

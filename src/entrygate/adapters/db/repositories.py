@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from entrygate.adapters.db import tables as t
 from entrygate.adapters.db.mapping import store_from_json, store_to_json
+from entrygate.adapters.db.users import user_from_row
 from entrygate.domain.cards import CardCredential
 from entrygate.domain.channels import GateDirection, TripStatus
 from entrygate.domain.records import (
@@ -85,11 +86,11 @@ class SqlRetailers(_Repo):
     def add_user(self, user: RetailerUser, *, at: datetime) -> None:
         self._insert(insert(t.retailer_users).values(user_id=user.user_id, retailer_id=user.retailer_id,
                                                      email=user.email, password_hash=user.password_hash,
-                                                     created_at=at))
+                                                     role=user.role.value, created_at=at))
 
     def get_user_by_email(self, email: str) -> RetailerUser | None:
         row = self.conn.execute(select(t.retailer_users).where(t.retailer_users.c.email == email)).first()
-        return RetailerUser(row.user_id, row.retailer_id, row.email, row.password_hash) if row else None
+        return user_from_row(row) if row else None
 
 
 class SqlStores(_Repo):

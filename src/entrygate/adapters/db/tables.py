@@ -85,6 +85,8 @@ retailer_users = Table(
     Column("email", String(320), nullable=False, unique=True),
     Column("password_hash", String(200), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # ADMIN, OPERATOR or VIEWER (domain/roles.py); the users made before roles existed are admins (0008).
+    Column("role", String(16), nullable=False, server_default=text("'ADMIN'")),
 )
 
 stores = Table(
@@ -283,4 +285,25 @@ preauthorization_operations = Table(
     Column("declined", String(10)),
     Column("refusal", Text),
     UniqueConstraint("scope", "idempotency_key", name="uq_preauth_operations_scope_key"),
+)
+
+
+# -- the audit log (migration 0008): every change through the admin API or the console ---------------
+audit_entries = Table(
+    "audit_entries", metadata,
+    Column("entry_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("retailer_id", String(64), nullable=False),  # whose data: the retailer that sees the entry
+    Column("store_id", String(255)),
+    Column("actor_type", String(16), nullable=False),
+    Column("actor_id", String(64), nullable=False),
+    Column("actor_name", String(320), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target_type", String(32), nullable=False),
+    Column("target_id", String(255), nullable=False),
+    Column("before", JSON),
+    Column("after", JSON),
+    Index("ix_audit_entries_at", "at", "entry_id"),
+    Index("ix_audit_entries_retailer_at", "retailer_id", "at"),
+    Index("ix_audit_entries_store_at", "store_id", "at"),
 )

@@ -6,6 +6,7 @@ import threading
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from entrygate.adapters.db.audit import SqlAudit
 from entrygate.adapters.db.faults import describe, end_quietly, is_storage_fault
 from entrygate.adapters.db.history import SqlHistory
 from entrygate.adapters.db.repositories import (
@@ -19,6 +20,7 @@ from entrygate.adapters.db.repositories import (
     SqlStores,
     SqlTrips,
 )
+from entrygate.adapters.db.users import SqlUsers
 from entrygate.services.ports.storage import StorageError
 
 
@@ -62,6 +64,8 @@ class SqlUnitOfWork:
         self.exits = SqlExits(conn)
         self.labels = SqlLabels(conn)
         self.history = SqlHistory(conn)
+        self.audit = SqlAudit(conn)
+        self.users = SqlUsers(conn)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001

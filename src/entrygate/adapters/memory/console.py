@@ -41,6 +41,14 @@ class MemorySessions:
         with self._lock:
             self.rows.pop(session_hash, None)
 
+    def delete_for_user(self, user_id: str, *, keep: str | None = None) -> int:
+        self._check()
+        with self._lock:
+            gone = [k for k, s in self.rows.items() if s.user_id == user_id and k != keep]
+            for k in gone:
+                del self.rows[k]
+        return len(gone)
+
     def purge_expired(self, *, now: datetime) -> int:
         self._check()
         with self._lock:

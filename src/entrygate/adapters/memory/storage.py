@@ -15,6 +15,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
+from entrygate.adapters.memory.audit import MemoryAudit
+from entrygate.adapters.memory.users import MemoryUsers
+from entrygate.domain.audit import AuditEntry
 from entrygate.domain.cards import CardCredential
 from entrygate.domain.channels import TripStatus
 from entrygate.domain.records import (
@@ -46,6 +49,7 @@ class _Data:
     decisions: dict[tuple[str, str], DecisionRecord] = field(default_factory=dict)
     exits: dict[tuple[str, str], ExitRecord] = field(default_factory=dict)
     labels: dict[str, tuple[str, str]] = field(default_factory=dict)  # label id -> (instrument id, risk)
+    audit: dict[int, AuditEntry] = field(default_factory=dict)
 
 
 class MemoryStore:
@@ -95,7 +99,7 @@ class _Retailers:
     def add_user(self, user: RetailerUser, *, at: datetime) -> None:
         if user.email in self.d.users:
             raise AlreadyExists(user.email)
-        self.d.users[user.email] = user
+        self.d.users[user.email] = replace(user, created_at=user.created_at or at)
 
     def get_user_by_email(self, email: str) -> RetailerUser | None:
         return self.d.users.get(email)
@@ -320,6 +324,7 @@ class MemoryUnitOfWork:
         self.instruments, self.trips, self.decisions, self.exits = _Instruments(d), _Trips(d), _Decisions(d), _Exits(d)
         self.labels = _Labels(d)
         self.history = _History(d)
+        self.audit, self.users = MemoryAudit(d.audit), MemoryUsers(d.users)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -347,4 +352,6 @@ class MemoryUnitOfWork:
                     raise TripAlreadyOpen(f"visitor already inside store {trip.store_id}")
             for name, changed in changes.items():
                 getattr(self._store.data, name).update(changed)
+                for gone in self._base[name].keys() - getattr(self._data, name).keys():
+                    getattr(self._store.data, name).pop(gone, None)  # removed in this unit of work
         self._base = {name: dict(getattr(self._data, name)) for name in _Data.__dataclass_fields__}

@@ -1,16 +1,20 @@
 """Administration: retailers, their console users, stores and gates."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from entrygate.domain.audit import Target
 from entrygate.domain.cards import new_id
 from entrygate.domain.channels import GateDirection
 from entrygate.domain.keys import KeyKind, new_key
 from entrygate.domain.records import ApiKeyRecord, Gate, Retailer, RetailerUser
+from entrygate.domain.roles import ConsoleRole
 from entrygate.domain.store import ID_PATTERN, StoreConfig, StoreConfigError, check_store
+from entrygate.domain.views import gate_view, retailer_view, store_view
 from entrygate.domain.webhooks import new_secret
+from entrygate.services.admin import audit
 from entrygate.services.admin.store_changes import StoreChange, StoreDraft, StoreSaved, applied, drafted
+from entrygate.services.admin.users import MIN_PASSWORD_LENGTH, UserAdmin
 from entrygate.services.auth import Principal, store_in_scope
 from entrygate.services.catalog import Catalog
 from entrygate.services.errors import Conflict, Forbidden, InvalidRequest, NotFound
@@ -18,8 +22,7 @@ from entrygate.services.ports.clock import Clock
 from entrygate.services.ports.security import PasswordHasher
 from entrygate.services.ports.storage import AlreadyExists, UnitOfWorkFactory
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MIN_PASSWORD_LENGTH = 10
+__all__ = ["MIN_PASSWORD_LENGTH", "AdminService", "CreatedKey"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +39,7 @@ class AdminService:
         self._catalog = catalog
         self._passwords = passwords
         self._allow_private_urls = allow_private_urls  # ENTRYGATE_ALLOW_PRIVATE_URLS
+        self.users = UserAdmin(uow, clock, passwords)  # console users (services/admin/users.py)
 
     def create_operator_token(self) -> str:
         key = new_key(KeyKind.OPERATOR)
@@ -51,26 +55,15 @@ class AdminService:
         key = new_key(KeyKind.RETAILER)
         with self._uow(write=True) as uow:
             uow.retailers.add(retailer, ApiKeyRecord(key.key_id, key.secret_hash, retailer.retailer_id))
+            audit.record(uow, principal, "retailer.created", Target("retailer", retailer.retailer_id),
+                         retailer_id=retailer.retailer_id, after=retailer_view(retailer), at=retailer.created_at)
             uow.commit()
         return CreatedKey(retailer.retailer_id, key.plaintext)
 
-    def create_user(self, principal: Principal, retailer_id: str, *, email: str, password: str) -> RetailerUser:
-        principal.require_retailer_scope(retailer_id)
-        email = email.strip().lower()
-        if not _EMAIL.match(email):
-            raise InvalidRequest("email: not an email address", fields=["email"])
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise InvalidRequest(f"password: at least {MIN_PASSWORD_LENGTH} characters", fields=["password"])
-        user = RetailerUser(new_id("usr", length=16), retailer_id, email, self._passwords.hash(password))
-        with self._uow(write=True) as uow:
-            if uow.retailers.get(retailer_id) is None:
-                raise NotFound(f"retailer {retailer_id} not found")
-            try:
-                uow.retailers.add_user(user, at=self._clock.now())
-            except AlreadyExists:
-                raise Conflict(f"a user with email {email} exists already", fields=["email"]) from None
-            uow.commit()
-        return user
+    def create_user(self, principal: Principal, retailer_id: str, *, email: str, password: str,
+                    role: ConsoleRole = ConsoleRole.ADMIN) -> RetailerUser:
+        """A console login (``services/admin/users.py`` manages them)."""
+        return self.users.create(principal, retailer_id, email=email, password=password, role=role)
 
     def add_store(self, principal: Principal, draft: StoreDraft) -> StoreSaved:
         """A new store as the API and the console describe it; connector secrets not given are made now."""
@@ -88,13 +81,16 @@ class AdminService:
         if not ID_PATTERN.match(config.store_id):
             raise InvalidRequest("storeId: up to 255 characters of [0-9a-zA-Z_-]", fields=["storeId"])
         _check(config, allow_private_urls=self._allow_private_urls)
+        now = self._clock.now()
         with self._uow(write=True) as uow:
             if uow.retailers.get(config.retailer_id) is None:
                 raise NotFound(f"retailer {config.retailer_id} not found")
             try:
-                uow.stores.add(config, at=self._clock.now())
+                uow.stores.add(config, at=now)
             except AlreadyExists:
                 raise Conflict(f"store {config.store_id} exists already", fields=["storeId"]) from None
+            audit.record(uow, principal, "store.created", Target("store", config.store_id),
+                         retailer_id=config.retailer_id, store_id=config.store_id, after=store_view(config), at=now)
             uow.commit()
 
     def get_store(self, principal: Principal, store_id: str) -> StoreConfig:
@@ -118,7 +114,14 @@ class AdminService:
             principal.require_retailer_scope(current.retailer_id)
             saved = applied(current, change, new_secret)
             _check(saved.store, allow_private_urls=self._allow_private_urls)
-            uow.stores.update(saved.store, at=self._clock.now())
+            now = self._clock.now()
+            uow.stores.update(saved.store, at=now)
+            before, after = store_view(current), store_view(saved.store)
+            if saved.generated_secrets:
+                # A rotated connector secret shows as set before and after: say that it changed.
+                after["rotatedSecrets"] = sorted(saved.generated_secrets)
+            audit.record(uow, principal, "store.updated", Target("store", store_id), retailer_id=current.retailer_id,
+                         store_id=store_id, before=before, after=after, at=now)
             uow.commit()
         self._catalog.invalidate()
         return saved
@@ -134,6 +137,8 @@ class AdminService:
                 uow.gates.add(gate, ApiKeyRecord(key.key_id, key.secret_hash, gate.gate_pk))
             except AlreadyExists:
                 raise Conflict(f"gate {gate_id} exists already at store {store_id}", fields=["gateId"]) from None
+            audit.record(uow, principal, "gate.created", Target("gate", gate_id), retailer_id=store.retailer_id,
+                         store_id=store.store_id, after=gate_view(gate), at=gate.created_at)
             uow.commit()
         return CreatedKey(gate_id, key.plaintext)
 
@@ -143,15 +148,18 @@ class AdminService:
             return uow.gates.list(store_id)
 
     def set_gate_enabled(self, principal: Principal, store_id: str, gate_id: str, *, enabled: bool) -> Gate:
-        self.get_store(principal, store_id)
+        store = self.get_store(principal, store_id)
         with self._uow(write=True) as uow:
             gate = uow.gates.find(store_id, gate_id)
             if gate is None:
                 raise NotFound(f"gate {gate_id} not found at store {store_id}")
             uow.gates.set_enabled(gate.gate_pk, enabled)
+            changed = Gate(gate.gate_pk, gate.gate_id, gate.store_id, gate.direction, enabled, gate.created_at)
+            audit.record(uow, principal, "gate.updated", Target("gate", gate_id), retailer_id=store.retailer_id,
+                         store_id=store_id, before=gate_view(gate), after=gate_view(changed), at=self._clock.now())
             uow.commit()
         self._catalog.invalidate()
-        return Gate(gate.gate_pk, gate.gate_id, gate.store_id, gate.direction, enabled, gate.created_at)
+        return changed
 
 
 def _check(config: StoreConfig, *, allow_private_urls: bool) -> None:

@@ -22,9 +22,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from entrygate.domain.audit import Actor, ActorType, Target
 from entrygate.domain.keys import KeyKind
+from entrygate.domain.roles import ConsoleRole
+from entrygate.domain.views import user_view
+from entrygate.services.admin import audit
+from entrygate.services.admin.users import check_password
 from entrygate.services.auth import Principal
-from entrygate.services.errors import NotAuthenticated
+from entrygate.services.errors import InvalidRequest, NotAuthenticated
 from entrygate.services.ports.clock import Clock
 from entrygate.services.ports.console import ConsoleSession, SessionStore, SignInFailureStore
 from entrygate.services.ports.security import PasswordHasher
@@ -60,11 +65,13 @@ class ConsoleUser:
     user_id: str
     retailer_id: str
     email: str
+    role: ConsoleRole = ConsoleRole.ADMIN  # what the console lets it do (console/roles.py checks it)
 
     @property
     def principal(self) -> Principal:
-        """A console user acts with exactly the scope of its retailer's API key."""
-        return Principal(KeyKind.RETAILER, retailer_id=self.retailer_id)
+        """A console user acts with the scope of its retailer's API key, and is named as itself in the audit log."""
+        return Principal(KeyKind.RETAILER, retailer_id=self.retailer_id,
+                         actor=Actor(ActorType.CONSOLE_USER, self.user_id, self.email))
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,14 +127,50 @@ class ConsoleAuthService:
         expires = now + SESSION_LIFETIME
         self._sessions.create(ConsoleSession(session_hash(session_id), user.user_id, user.retailer_id, user.email,
                                              now, expires))
-        return SignedIn(session_id, ConsoleUser(user.user_id, user.retailer_id, user.email), expires)
+        return SignedIn(session_id, ConsoleUser(user.user_id, user.retailer_id, user.email, user.role), expires)
 
     def user(self, session_id: str) -> ConsoleUser | None:
-        """The user a session belongs to, while it lasts."""
+        """The user a session belongs to, while it lasts and while the user exists, with its role as it is now."""
         session = self._sessions.get(session_hash(session_id))
         if session is None or session.expires_at <= self._clock.now():
             return None
-        return ConsoleUser(session.user_id, session.retailer_id, session.email)
+        with self._uow() as uow:
+            user = uow.users.get(session.user_id)
+        if user is None:
+            return None  # removed: its sessions are gone too, this read only came first
+        return ConsoleUser(user.user_id, user.retailer_id, user.email, user.role)
+
+    def change_password(self, user: ConsoleUser, session_id: str, *, current: str, new: str, client: str) -> int:
+        """Set a new password and end the user's other sessions (this one stays); how many ended.
+
+        A wrong current password counts as a failed sign-in (the same backoff, so the form is no way
+        around it). The new hash is committed before the other sessions end: a session made in between
+        needed the new password, and every one made with the old one is ended.
+        """
+        now = self._clock.now()
+        key = throttle_key(user.email, client)
+        record = self._failures.get(key)
+        if record is not None and record.locked_until is not None and record.locked_until > now:
+            raise SignInThrottled(_seconds_until(record.locked_until, now))
+        with self._uow() as uow:
+            stored = uow.users.get(user.user_id)
+        if stored is None:
+            raise SignInFailed("Your account was removed.")
+        if not self._passwords.verify(stored.password_hash, current):
+            self._failures.record_failure(key, now=now, forget_after=FORGET_FAILURES_AFTER, lockout=lockout_seconds)
+            raise InvalidRequest("currentPassword: is not your current password", fields=["currentPassword"])
+        check_password(new, field="newPassword")
+        if new == current:
+            raise InvalidRequest("newPassword: must differ from the current password", fields=["newPassword"])
+        new_hash = self._passwords.hash(new)
+        with self._uow(write=True) as uow:
+            uow.users.set_password(user.user_id, new_hash)
+            audit.record(uow, user.principal, "user.passwordChanged", Target("user", user.user_id),
+                         retailer_id=user.retailer_id, after=user_view(stored), at=now)
+            uow.commit()
+        if record is not None:
+            self._failures.clear(key)
+        return self._sessions.delete_for_user(user.user_id, keep=session_hash(session_id))
 
     def sign_out(self, session_id: str) -> None:
         self._sessions.delete(session_hash(session_id))

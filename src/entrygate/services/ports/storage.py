@@ -18,6 +18,8 @@ from entrygate.domain.records import (
 )
 from entrygate.domain.store import StoreConfig
 from entrygate.risk.features import InstrumentHistory
+from entrygate.services.ports.audit import AuditRepository
+from entrygate.services.ports.users import UserRepository
 
 
 class StorageError(Exception):
@@ -138,6 +140,8 @@ class UnitOfWork(Protocol):
     exits: ExitRepository
     labels: LabelRepository
     history: HistoryReader
+    audit: AuditRepository  # written in the unit of work of the change it records (services/admin/audit.py)
+    users: UserRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...

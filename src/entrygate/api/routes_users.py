@@ -1,0 +1,30 @@
+"""A retailer's console users (DESIGN 15): list them, remove one. Adding one is in ``routes_admin``."""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from entrygate.api.deps import container, principal
+from entrygate.domain.keys import KeyKind
+from entrygate.domain.views import user_view
+from entrygate.wire.users import UserList
+
+router = APIRouter(tags=["administration"])
+
+
+@router.get("/v1/admin/retailers/{retailerId}/users", response_model=UserList,
+            summary="The retailer's console users and their roles (never a password)")
+async def list_users(retailerId: str, request: Request) -> dict[str, Any]:
+    who = principal(request, KeyKind.OPERATOR, KeyKind.RETAILER)
+    users = await run_in_threadpool(container(request).users.list, who, retailerId)
+    return {"users": [user_view(u) for u in users]}
+
+
+@router.delete("/v1/admin/retailers/{retailerId}/users/{userId}", status_code=204, response_class=Response,
+               summary="Remove a console user; its sessions end at once (the last ADMIN stays: 409)")
+async def remove_user(retailerId: str, userId: str, request: Request) -> Response:
+    who = principal(request, KeyKind.OPERATOR, KeyKind.RETAILER)
+    await run_in_threadpool(container(request).users.remove, who, retailerId, userId)
+    return Response(status_code=204)
