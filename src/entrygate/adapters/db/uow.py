@@ -19,6 +19,7 @@ from entrygate.adapters.db.repositories import (
     SqlStores,
     SqlTrips,
 )
+from entrygate.adapters.db.risk_ops import SqlLists, SqlReviews, SqlRules
 from entrygate.services.ports.storage import StorageError
 
 
@@ -62,6 +63,9 @@ class SqlUnitOfWork:
         self.exits = SqlExits(conn)
         self.labels = SqlLabels(conn)
         self.history = SqlHistory(conn)
+        self.risk_lists = SqlLists(conn)
+        self.rules = SqlRules(conn)
+        self.reviews = SqlReviews(conn)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
+from entrygate.adapters.memory.risk_ops import MemoryLists, MemoryReviews, MemoryRules
 from entrygate.domain.cards import CardCredential
 from entrygate.domain.channels import TripStatus
 from entrygate.domain.records import (
@@ -27,8 +28,10 @@ from entrygate.domain.records import (
     RetailerUser,
     Trip,
 )
+from entrygate.domain.risk_ops import ListItem, Review
 from entrygate.domain.store import StoreConfig
 from entrygate.domain.trips import ClosedBy
+from entrygate.services.ports.risk_ops import StoredRules
 from entrygate.services.ports.storage import AlreadyExists, DuplicateEvent, StorageError, TripAlreadyOpen
 
 
@@ -46,6 +49,9 @@ class _Data:
     decisions: dict[tuple[str, str], DecisionRecord] = field(default_factory=dict)
     exits: dict[tuple[str, str], ExitRecord] = field(default_factory=dict)
     labels: dict[str, tuple[str, str]] = field(default_factory=dict)  # label id -> (instrument id, risk)
+    list_items: dict[str, ListItem] = field(default_factory=dict)  # risk operations (DESIGN 14)
+    store_rules: dict[str, StoredRules] = field(default_factory=dict)
+    reviews: dict[str, Review] = field(default_factory=dict)
 
 
 class MemoryStore:
@@ -287,7 +293,7 @@ class _History:
         def declined(r: DecisionRecord) -> bool:
             return any(code in r.reasons for code in DECLINE_CODES)
 
-        mine = [r for r in self.d.decisions.values() if r.instrument_id == instrument_id]
+        mine = [r for r in self.d.decisions.values() if r.instrument_id == instrument_id and not r.policy_denied]
         hour, day = now - timedelta(hours=1), now - timedelta(days=1)
         trips = [t for t in self.d.trips.values() if t.instrument_id == instrument_id]
         labels = [risk for inst, risk in self.d.labels.values() if inst == instrument_id]
@@ -320,6 +326,8 @@ class MemoryUnitOfWork:
         self.instruments, self.trips, self.decisions, self.exits = _Instruments(d), _Trips(d), _Decisions(d), _Exits(d)
         self.labels = _Labels(d)
         self.history = _History(d)
+        self.risk_lists, self.rules, self.reviews = MemoryLists(d.list_items), MemoryRules(d.store_rules), \
+            MemoryReviews(d.reviews)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -18,6 +18,7 @@ from entrygate.domain.records import (
 )
 from entrygate.domain.store import StoreConfig
 from entrygate.risk.features import InstrumentHistory
+from entrygate.services.ports.risk_ops import ListRepository, ReviewRepository, RuleRepository
 
 
 class StorageError(Exception):
@@ -138,6 +139,9 @@ class UnitOfWork(Protocol):
     exits: ExitRepository
     labels: LabelRepository
     history: HistoryReader
+    risk_lists: ListRepository  # DESIGN 14: allow and block lists, store rules, the review queue
+    rules: RuleRepository
+    reviews: ReviewRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...
