@@ -15,6 +15,7 @@ from entrygate.api import (
     routes_gates,
     routes_palm,
     routes_retailer,
+    routes_risk_ops,
     routes_trips,
 )
 from entrygate.api.deps import container
@@ -37,6 +38,7 @@ def install(app: FastAPI) -> None:
     app.include_router(routes_admin.router)
     app.include_router(routes_connectors.router)
     app.include_router(routes_palm.router)
+    app.include_router(routes_risk_ops.router)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:
