@@ -95,7 +95,8 @@ async def put_rules(storeId: str, request: Request) -> list[dict[str, Any]]:
     return [rule_view(r) for r in stored]
 
 
-@router.get("/v1/stores/{storeId}/rules", response_model=list[RuleOut], response_model_exclude_none=True, summary="The store's rules, in order")
+@router.get("/v1/stores/{storeId}/rules", response_model=list[RuleOut], response_model_exclude_none=True,
+            summary="The store's rules, in order")
 async def get_rules(storeId: str, request: Request) -> list[dict[str, Any]]:
     who = principal(request, *MANAGERS)
     return [rule_view(r) for r in await run_in_threadpool(container(request).rules.get, who, storeId)]

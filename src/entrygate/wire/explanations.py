@@ -55,7 +55,7 @@ def _fact(feature: str, value: float) -> str:
     if feature == "unpaid_trips":
         return "No unpaid trips" if n == 0 else _times(n, "One trip left unpaid", "{n} trips left unpaid")
     if feature == "outstanding_balance":
-        return "Nothing owed" if value <= 0 else f"{value:.2f} still owed"
+        return "Nothing owed" if value <= 0 else f"Still owes {value:.2f} (store currency)"
     if feature == "fraud_labels":
         return "Never reported for fraud" if n == 0 else _times(n, "Reported for fraud once", "Reported for fraud {n} times")
     if feature == "bad_debt_labels":
