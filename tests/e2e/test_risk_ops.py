@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -47,8 +48,15 @@ def put_rules(platform, store, rules: list) -> list:
     return r.json()
 
 
+def daytime_zone() -> str:
+    """A time zone where it is early afternoon now: the model weighs the hour (night entries score higher), and
+    these tests are about lists, rules and history, not the clock."""
+    offset = (13 - datetime.now(UTC).hour + 12) % 24 - 12  # -12 .. +11 hours from UTC
+    return "UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"  # POSIX: Etc/GMT-2 is two hours ahead of UTC
+
+
 def managed(platform, **config):
-    return platform.store(riskStrategy="PLATFORM_MANAGED", **config)
+    return platform.store(riskStrategy="PLATFORM_MANAGED", timezone=daytime_zone(), **config)
 
 
 # --- explanations -------------------------------------------------------------------------------------
