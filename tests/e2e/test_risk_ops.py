@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -344,3 +345,19 @@ def test_two_verdicts_at_once_one_wins(platform):
     winner = next(r for r in results if r.status_code == 200).json()["outcome"]
     queue = platform.http.get(f"/v1/stores/{store.store_id}/reviews", headers=platform.as_retailer(store)).json()
     assert queue["reviews"][0]["outcome"] == winner
+
+
+def test_a_visitor_block_stops_a_badge_and_lifting_it_lets_the_visitor_in(platform, shop):
+    visitor = f"v-{uuid.uuid4().hex[:10]}"
+    csn = uuid.uuid4().hex[:14].upper()
+    shop.retailer.repo.add_visitor(visitor, "SHOPPER")
+    shop.retailer.repo.add_badge(f"CSN:{csn}", visitor)
+    store = platform.store(entryMethods=["BADGE"], badgeFormats=["CSN"],
+                           connectors={"identity": {"url": shop.url, "secret": shop.secret, "timeoutMs": 3000}})
+    badge = entry({"csn": csn}, channel="BADGE")
+    item = add_item(platform, store, "block", type="VISITOR", value=visitor, note="banned for a week")
+    denied = enter(platform, store, {"csn": csn}, channel="BADGE")
+    assert codes(denied) == ["INSTRUMENT_BLOCKED"] and item["itemId"] in denied["reasons"][0]["message"]
+    assert denied["visitor"] == {"id": visitor, "type": "SHOPPER"}
+    platform.http.delete(f"/v1/lists/block/items/{item['itemId']}", headers=platform.as_retailer(store))
+    assert platform.enter(store, badge).json()["decision"] == "OPEN"
