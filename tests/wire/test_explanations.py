@@ -38,3 +38,16 @@ def test_the_partial_renders_the_words_and_the_allow_list():
     assert "Risk score <strong>61</strong>" in html and "v1" in html
     assert "allow list" in partial.render(risk={"allowListed": True})
     assert partial.render(risk=None).strip() == ""
+
+
+def test_the_answer_s_risk_fits_its_response_model():
+    from entrygate.domain.decision import RiskAssessment
+    from entrygate.domain.risk_ops import Contribution
+    from entrygate.wire.decisions import risk_answer
+    from entrygate.wire.risk_ops import RiskOut
+
+    scored = risk_answer(RiskAssessment(61, "HIGH", "v1", (Contribution("declines_24h", 3.0, 1.2),)))
+    assert RiskOut.model_validate(scored).model_dump(exclude_none=True) == scored
+    assert scored["explanation"] == [{"feature": "declines_24h", "value": 3, "contribution": 1.2}]
+    allowed = risk_answer(RiskAssessment(None, None, allow_listed=True))
+    assert allowed == {"allowListed": True} and RiskOut.model_validate(allowed).allowListed is True

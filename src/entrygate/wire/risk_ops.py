@@ -39,6 +39,24 @@ def list_name(path: str) -> ListName:
         raise NotFound(f"list {path} not found; the lists are allow and block") from None
 
 
+# --- the answer's risk (for the gate answer's response model) ----------------------------------------
+
+class ContributionOut(BaseModel):
+    feature: str  # a feature name of docs/risk-model.md
+    value: float
+    contribution: float  # log-odds of a loss; positive raises the risk
+
+
+class RiskOut(BaseModel):
+    """The gate answer's ``risk`` (DESIGN 14); rendered by ``wire.decisions.risk_answer``."""
+
+    score: int | None = None
+    level: Literal["LOW", "MEDIUM", "HIGH"] | None = None
+    modelVersion: str | None = None  # present when the model ran
+    explanation: list[ContributionOut] | None = Field(default=None, max_length=5)  # descending |contribution|
+    allowListed: bool | None = None  # alone, when the allow list skipped the model
+
+
 # --- lists ------------------------------------------------------------------------------------------
 
 class ListItemIn(Model):
