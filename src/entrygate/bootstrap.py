@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from entrygate.adapters.cel_rules import CelRuleCompiler
 from entrygate.adapters.clock import SystemClock
 from entrygate.adapters.db.console_store import SqlConsoleSessions, SqlSignInFailures
 from entrygate.adapters.db.dashboard_queries import SqlDashboardQueries
@@ -40,6 +41,7 @@ from entrygate.services.gate.card import CardHandler
 from entrygate.services.gate.decision_log import DirectDecisionLog
 from entrygate.services.gate.exits import ExitService
 from entrygate.services.gate.qr_badge import BadgeHandler, QrHandler
+from entrygate.services.gate.risk_ops_step import RulesStep
 from entrygate.services.gate.strategies import StrategyAssessor
 from entrygate.services.palm.gate import PalmHandler
 from entrygate.services.palm.service import PalmService
@@ -49,6 +51,9 @@ from entrygate.services.payments.holds import HoldService
 from entrygate.services.payments.sweep_thread import SweepThread
 from entrygate.services.payments.sweeps import TripSweeper
 from entrygate.services.ports.clock import Clock
+from entrygate.services.risk_ops.lists import ListService
+from entrygate.services.risk_ops.reviews import ReviewService
+from entrygate.services.risk_ops.rules import RuleBook, RuleService
 from entrygate.services.trips.queries import QueryService
 from entrygate.services.trips.views import TripViews
 from entrygate.settings import Settings
@@ -82,6 +87,9 @@ class Container:
     rate_limits: KeyRateLimits  # the budgets of retailer and gate keys (ENTRYGATE_RATE_LIMIT_*)
     audit: AuditTrail  # reading the audit log (changes record themselves: services/admin/audit.record)
     users: UserAdmin  # a retailer's console users and their roles
+    lists: ListService  # allow and block lists per retailer (DESIGN 14)
+    rules: RuleService  # store rules in CEL, and their test
+    reviews: ReviewService  # the review queue and its verdicts
     _closers: list[Any] = field(default_factory=list)
 
     def close(self) -> None:
@@ -131,11 +139,14 @@ def build(settings: Settings, *, clock: Clock | None = None, background_sweep: b
     queries = QueryService(uow)
     holds = HoldService(payments, processor, clock)
     admin = AdminService(uow, clock, catalog, passwords, allow_private_urls=settings.allow_private_urls)
+    rule_compiler = CelRuleCompiler()
+    rule_book = RuleBook(uow, rule_compiler, ttl_s=settings.cache_ttl_s)
     container = Container(
         settings=settings, engine=engine, uow=uow, clock=clock, catalog=catalog,
         auth=Authenticator(uow, ttl_s=settings.cache_ttl_s), admin=admin, audit=AuditTrail(uow), users=admin.users,
         entries=EntryService(uow=uow, catalog=catalog, clock=clock, processor=processor, handlers=handlers,
-                             risk=risk, observer=observer, decision_log=decision_log, payments=payments),
+                             risk=risk, observer=observer, decision_log=decision_log, payments=payments,
+                             rules=RulesStep(uow, rule_book)),
         exits=ExitService(uow=uow, catalog=catalog, clock=clock, handlers=handlers),
         queries=queries, feedback=FeedbackService(uow, clock), observer=observer, passwords=passwords,
         connectors=connectors, connectivity=ConnectivityService(uow=uow, probe=connectors),
@@ -145,7 +156,9 @@ def build(settings: Settings, *, clock: Clock | None = None, background_sweep: b
         risk_model=risk_model, palm=palm, holds=holds, trip_closing=TripClosingService(payments, clock),
         sweeper=TripSweeper(payments, holds, clock, processor=processor),
         trip_views=TripViews(queries, SqlHoldSummaries(uow)),
-        rate_limits=rate_limits_from(settings))
+        rate_limits=rate_limits_from(settings),
+        lists=ListService(uow, clock), rules=RuleService(uow, clock, rule_compiler, rule_book),
+        reviews=ReviewService(uow, clock))
     container._closers.append(connectors.close)
     container._closers.append(container.rate_limits.close)
     if isinstance(decision_log, GroupCommitLog):

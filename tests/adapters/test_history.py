@@ -11,6 +11,7 @@ from entrygate.adapters.memory.storage import MemoryStore
 from entrygate.adapters.processors.sandbox import SandboxProcessor
 from entrygate.domain.channels import Channel, GateDirection, ShopperRisk
 from entrygate.domain.keys import KeyKind
+from entrygate.domain.risk_ops import ItemSource, ItemType, ListItem, ListName
 from entrygate.services.admin.service import AdminService
 from entrygate.services.auth import Principal
 from entrygate.services.catalog import Catalog
@@ -42,6 +43,15 @@ def _play(uow) -> str:  # noqa: ANN001
     clock.at = NOW - timedelta(minutes=30)
     second = decision_answer(entries.admit(gates[0], "g", event(card(par=par))))
     entries.admit(gates[1], "g", event(card(par=par), party_size=9))  # refused before the card is read: not counted
+    # Refused by the retailer's block list: the store's policy, not the card: neither an entry nor a decline.
+    with uow(write=True) as u:
+        u.risk_lists.add(ListItem("item_h", retailer.id, ListName.BLOCK, ItemType.INSTRUMENT, second["visitor"]["id"],
+                                  None, None, clock.now(), ItemSource.API))
+        u.commit()
+    clock.at = NOW - timedelta(minutes=10)
+    for _ in range(3):
+        blocked = decision_answer(entries.admit(gates[0], "g", event(card(par=par))))
+        assert [r["code"] for r in blocked["reasons"]] == ["INSTRUMENT_BLOCKED"]
     feedback.report_payment(OPERATOR, PaymentReport(stores[0].store_id, first["shoppingTripId"], Decimal(30), "USD",
                                                     Decimal(10), "USD", NOW - timedelta(days=2)))
     feedback.label(OPERATOR, store_id=stores[0].store_id, trip_id=second["shoppingTripId"], risk=ShopperRisk.BadDebt,

@@ -51,7 +51,8 @@ def test_the_demo_settles_trips_stops_debt_and_lets_the_shopper_in_once_paid(tmp
     assert comebacks, "no debtor came back after paying"
     assert all(re.match(r"(OPEN|DENY)  demo-downtown  (CREDIT_CARD|PALM) +repeat non-payer", c) for c in comebacks)
     assert not any("OUTSTANDING_BALANCE" in c for c in comebacks), "a debtor who paid was still stopped for debt"
-    assert any(c.startswith("OPEN") for c in comebacks), "no debtor who paid was let in again"
+    # Taps refused for the debt are not velocity: every debtor who paid is let in on the next tap.
+    assert all(c.startswith("OPEN") for c in comebacks), [c for c in comebacks if not c.startswith("OPEN")]
 
     assert any("HIGH_RISK" in line for line in lines), "the model stopped nobody"
     assert any("http://127.0.0.1:" in line and "/console" in line for line in lines)

@@ -39,7 +39,7 @@ def test_contributions_add_up_to_the_margin(scorer, holdout):
 
 def test_treeshap_explanation_adds_up(scorer, make_features):
     f = make_features(entries_1h=4, declines_24h=3, funding="prepaid")
-    shap = scorer.explain(f)
+    shap = scorer.shap(f)
     assert set(shap) == {*FEATURE_NAMES, "expected_value"}
     assert sum(shap.values()) == pytest.approx(scorer.forest.margin(to_vector(f).astype(np.float64)), abs=1e-6)
 

@@ -16,6 +16,7 @@ from entrygate.api import (
     routes_gates,
     routes_palm,
     routes_retailer,
+    routes_risk_ops,
     routes_trips,
     routes_users,
 )
@@ -41,6 +42,7 @@ def install(app: FastAPI) -> None:
     app.include_router(routes_palm.router)
     app.include_router(routes_audit.router)
     app.include_router(routes_users.router)
+    app.include_router(routes_risk_ops.router)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

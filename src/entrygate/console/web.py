@@ -38,6 +38,7 @@ from entrygate.services.errors import (
     Unavailable,
 )
 from entrygate.services.ports.storage import StorageError
+from entrygate.wire.explanations import explanation_in_words
 from entrygate.wire.headers import CONSOLE_HEADERS
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -151,6 +152,7 @@ def _make_templates() -> Jinja2Templates:
     env.filters["money"] = money_text
     env.filters["amount_input"] = amount_input
     env.filters["urlquote"] = lambda s: quote(str(s), safe="")
+    env.filters["explain_in_words"] = explanation_in_words  # the _risk_explanation.html partial
     env.globals["CSRF_FIELD"] = CSRF_FIELD
     return templates
 

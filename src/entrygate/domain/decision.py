@@ -9,8 +9,9 @@ from entrygate.domain.cards import CardCredential
 from entrygate.domain.channels import Channel, DecidedBy, DecisionOutcome, TripStatus, VisitorType
 from entrygate.domain.credentials import BadgeRead, PalmRead, QrScan
 from entrygate.domain.money import Money
-from entrygate.domain.reasons import ReasonCode
+from entrygate.domain.reasons import POLICY_CODES, ReasonCode
 from entrygate.domain.records import DecisionRecord, ExitRecord
+from entrygate.domain.risk_ops import Contribution, RiskDetail, RuleResult
 
 # What a gate can present: a card, a palm, a QR code or a badge.
 Credential = CardCredential | PalmRead | QrScan | BadgeRead
@@ -24,8 +25,14 @@ class Visitor:
 
 @dataclass(frozen=True, slots=True)
 class RiskAssessment:
-    score: int
-    level: str
+    """The answer's ``risk``: the model's score and level, the version and explanation when the model ran;
+    only ``allow_listed`` when the allow list skipped the model."""
+
+    score: int | None
+    level: str | None
+    model_version: str | None = None
+    explanation: tuple[Contribution, ...] = ()
+    allow_listed: bool = False
 
 
 @dataclass(slots=True)
@@ -43,18 +50,38 @@ class Decision:
     preauth_id: str | None = None
     block_instrument: bool = False
     passback_violation: bool = False
+    list_block: bool = False  # denied by a list item (policy, not the card)
+    list_item: str | None = None  # the list item that blocked or allowed this entry
+    rule: str | None = None  # the store rule that decided
+    rule_failures: tuple[RuleResult, ...] = ()  # rules that failed at run time, skipped
+    review: bool = False  # opened, and queued for the retailer's review by ``rule``
+    messages: dict[ReasonCode, str] = field(default_factory=dict)  # sentences naming the item or rule
 
     @property
     def opened(self) -> bool:
         return self.outcome is DecisionOutcome.OPEN
 
-    def deny(self, code: ReasonCode, *, by: DecidedBy | None = None) -> Decision:
+    @property
+    def policy_denied(self) -> bool:
+        """Refused by the store's policy rather than by the card: not counted as velocity or a decline."""
+        return not self.opened and (self.list_block or any(r in POLICY_CODES for r in self.reasons))
+
+    def deny(self, code: ReasonCode, *, by: DecidedBy | None = None, message: str | None = None) -> Decision:
         self.outcome = DecisionOutcome.DENY
         if code not in self.reasons:
             self.reasons.append(code)
         if by is not None:
             self.decided_by = by
+        if message is not None:
+            self.messages[code] = message
         return self
+
+    def detail(self) -> RiskDetail:
+        """What the decision records beside its score (``decisions.risk_detail``)."""
+        risk = self.risk
+        return RiskDetail(explanation=risk.explanation if risk else (), allow_listed=bool(risk and risk.allow_listed),
+                          list_item=self.list_item, rule=self.rule, rule_failures=self.rule_failures,
+                          messages={code.value: text for code, text in self.messages.items()})
 
     def note(self, code: ReasonCode) -> Decision:
         """Add an informational reason that does not change the outcome."""
@@ -90,20 +117,31 @@ class GateDecision:
     decided_by: DecidedBy
     latency_ms: float
     party_size: int
+    detail: RiskDetail = RiskDetail()
+
+    def message(self, code: ReasonCode) -> str:
+        """The reason's sentence: the one naming the list item or rule when there is one."""
+        return self.detail.messages.get(code.value) or code.message
 
     @classmethod
     def of(cls, record: DecisionRecord) -> GateDecision:
         """The decision a stored record holds (the record is what the gate hears, so both answers agree)."""
         amount = record.authorized_amount
+        detail = RiskDetail.from_json(record.risk_detail)
+        risk = None
+        if record.risk_score is not None and record.risk_level is not None:
+            risk = RiskAssessment(record.risk_score, record.risk_level, record.model_version, detail.explanation)
+        elif detail.allow_listed:
+            risk = RiskAssessment(None, None, allow_listed=True)
         return cls(
             event_id=record.event_id, outcome=DecisionOutcome(record.outcome), trip_id=record.trip_id,
             visitor=Visitor(record.visitor_id, VisitorType(record.visitor_type))
             if record.visitor_id is not None and record.visitor_type is not None else None,
             reasons=tuple(ReasonCode(r) for r in record.reasons),
-            risk=RiskAssessment(record.risk_score, record.risk_level)
-            if record.risk_score is not None and record.risk_level is not None else None,
+            risk=risk,
             authorized_amount=Money(amount, record.currency) if amount is not None and record.currency else None,
-            decided_by=DecidedBy(record.decided_by), latency_ms=record.latency_ms, party_size=record.party_size)
+            decided_by=DecidedBy(record.decided_by), latency_ms=record.latency_ms, party_size=record.party_size,
+            detail=detail)
 
 
 class ExitResult(str, Enum):

@@ -31,6 +31,7 @@ class ReasonCode(str, Enum):
     OFFLINE_LIMIT_REACHED = "OFFLINE_LIMIT_REACHED"
     FALLBACK_APPLIED = "FALLBACK_APPLIED"
     PREAUTH_ADJUSTED = "PREAUTH_ADJUSTED"
+    RULE_DENIED = "RULE_DENIED"
 
     @property
     def message(self) -> str:
@@ -65,4 +66,13 @@ _MESSAGES: dict[ReasonCode, str] = {
     ReasonCode.OFFLINE_LIMIT_REACHED: "The gate is offline and has reached what it may admit until the platform is back.",
     ReasonCode.FALLBACK_APPLIED: "The retailer's system did not answer; the store's fallback decided.",
     ReasonCode.PREAUTH_ADJUSTED: "The pre-authorized amount was adjusted for this entry.",
+    ReasonCode.RULE_DENIED: "One of the store's rules denied this entry.",
 }
+
+# Refusals by the store's own policy, not by the card or its issuer: a tap refused for one of these
+# (or by a list block) is not one of the instrument's entries or declines in the risk model's history,
+# so a shopper who paid a debt, or waited at a passback gate, never looks like a card tester.
+POLICY_CODES: frozenset[ReasonCode] = frozenset({
+    ReasonCode.OUTSTANDING_BALANCE, ReasonCode.ALREADY_INSIDE, ReasonCode.RULE_DENIED, ReasonCode.GATE_DISABLED,
+    ReasonCode.ENTRY_METHOD_DISABLED, ReasonCode.PARTY_TOO_LARGE,
+})

@@ -116,6 +116,9 @@ class DecisionRecord:
     event_time: datetime
     decided_at: datetime
     preauth_id: str | None = None  # the hold this decision obtained; on a passback loser's denial, the one released
+    model_version: str | None = None  # the risk model version that scored it (DESIGN 14)
+    risk_detail: dict | None = None  # ``domain.risk_ops.RiskDetail.to_json``: explanation, lists, rules
+    policy_denied: bool = False  # refused by the store's policy, not the card: not an entry of its risk history
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from typing import Any
 from entrygate.domain.authorization import ADJUST, AuthorizationCondition, ShopperAuthorization
 from entrygate.domain.channels import RiskTolerance, ShopperRisk
 from entrygate.domain.money import Money
+from entrygate.domain.risk_ops import Contribution
 
 
 class RiskLevel(str, Enum):
@@ -165,6 +166,8 @@ class RiskRecommendation:
     score: int
     currency: str
     probability: float = 0.0
+    model_version: str | None = None  # the model that scored it (set by the scorer)
+    explanation: tuple[Contribution, ...] = ()  # its top contributions, largest first (DESIGN 14)
 
     @property
     def adjusted_amount(self) -> Money | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from entrygate.domain.decision import ExitOutcome, GateDecision
+from entrygate.domain.decision import ExitOutcome, GateDecision, RiskAssessment
 from entrygate.domain.records import DecisionRecord
 
 
@@ -19,13 +19,25 @@ def decision_answer(d: GateDecision) -> dict[str, Any]:
         "decision": d.outcome.value,
         "shoppingTripId": d.trip_id,
         "visitor": {"id": d.visitor.id, "type": d.visitor.type.value} if d.visitor else None,
-        "reasons": [{"code": r.value, "message": r.message} for r in d.reasons],
-        "risk": {"score": d.risk.score, "level": d.risk.level} if d.risk else None,
+        "reasons": [{"code": r.value, "message": d.message(r)} for r in d.reasons],
+        "risk": risk_answer(d.risk) if d.risk else None,
         "authorizedAmount": d.authorized_amount.to_json() if d.authorized_amount else None,
         "decidedBy": d.decided_by.value,
         "latencyMs": d.latency_ms,
         "partySize": d.party_size,
     }
+
+
+def risk_answer(risk: RiskAssessment) -> dict[str, Any]:
+    """The answer's ``risk`` (DESIGN 14): the score and level, with ``modelVersion`` and ``explanation`` when
+    the model ran; ``{"allowListed": true}`` alone when the allow list skipped the model."""
+    if risk.allow_listed:
+        return {"allowListed": True}
+    out: dict[str, Any] = {"score": risk.score, "level": risk.level}
+    if risk.model_version is not None:
+        out["modelVersion"] = risk.model_version
+        out["explanation"] = [c.to_json() for c in risk.explanation]
+    return out
 
 
 def exit_answer(o: ExitOutcome) -> dict[str, Any]:
@@ -37,5 +49,9 @@ def exit_answer(o: ExitOutcome) -> dict[str, Any]:
 
 def decision_view(record: DecisionRecord) -> dict[str, Any]:
     """A stored decision in the retailer's list: the gate's answer, and where and when it was given."""
-    return {**decision_answer(GateDecision.of(record)), "storeId": record.store_id, "gateId": record.gate_id,
+    d = GateDecision.of(record)
+    view = {**decision_answer(d), "storeId": record.store_id, "gateId": record.gate_id,
             "channel": record.channel, "decidedAt": record.decided_at.isoformat().replace("+00:00", "Z")}
+    if d.detail.rule_failures:  # recorded on the decision, for the console and the retailer's own checks
+        view["ruleFailures"] = [{"name": f.name, "error": f.error} for f in d.detail.rule_failures]
+    return view

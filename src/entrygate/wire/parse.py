@@ -34,6 +34,24 @@ def parse_json(raw: bytes, *, refuse_pan: bool = False) -> dict[str, Any]:
     return data
 
 
+def parse_json_array(raw: bytes, *, refuse_pan: bool = False) -> list[Any]:
+    """A body that is a JSON array (a store's rules), refused as ``parse_json`` refuses an object."""
+    if not raw:
+        raise InvalidRequest("body: a JSON array is required", fields=["body"])
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise InvalidRequest("body: is not valid JSON", fields=["body"]) from None
+    if not isinstance(data, list):
+        raise InvalidRequest("body: must be a JSON array", fields=["body"])
+    nul = _find_nul(data)
+    if nul is not None:
+        raise InvalidRequest(f"{nul}: must not contain the character U+0000", fields=[nul])
+    if refuse_pan:
+        refuse_card_numbers(data)
+    return data
+
+
 def refuse_card_numbers(data: Any) -> None:
     """Refuse a payload with anything that looks like a full card number (PAN), naming only where it was."""
     path = find_pan_field(data, skip=_is_uuid)

@@ -3,6 +3,10 @@
 Every figure comes from the append-only decision record, the trips and the labels, through the
 indexes on the instrument id: nothing to keep in step, and every process sees the same history.
 One statement, built once, one round trip at the gate.
+
+Entries and declines count the taps the card itself answered for: a tap the store's policy refused
+(``decisions.policy_denied``: an unpaid balance, anti-passback, a rule, a list block) is left out, so a
+shopper who settles a debt after a few refused taps does not look like a card tester.
 """
 from __future__ import annotations
 
@@ -32,7 +36,7 @@ def _statement():  # noqa: ANN202 - a compiled-once SELECT
         func.count(distinct(case((d.decided_at > day, d.store_id)))).label("stores_24h"),
         func.coalesce(func.sum(case((and_(declined, d.decided_at > day), 1), else_=0)), 0).label("declines_24h"),
         func.coalesce(func.sum(case((declined, 1), else_=0)), 0).label("declines_total"),
-    ).where(d.instrument_id == iid).subquery()
+    ).where(d.instrument_id == iid, d.policy_denied.is_(False)).subquery()
     unpaid = tr.total_amount > tr.settled_amount
     trips = select(
         func.count().label("trips_total"),

@@ -189,6 +189,11 @@ decisions = Table(
     Column("decided_at", UTCDateTime, nullable=False),
     Column("preauth_id", String(64)),
     Column("preauth_released_at", UTCDateTime),  # when a denied tap's hold was released (migration 0006)
+    # Risk operations (migration 0011): the model version that scored it, the explanation and what lists and
+    # rules did (risk_detail); policy_denied: refused by the store's policy, not by the card (no velocity).
+    Column("model_version", String(80)),
+    Column("risk_detail", JSON),
+    Column("policy_denied", Boolean, nullable=False, default=False, server_default=text("false")),
     UniqueConstraint("gate_pk", "event_id", name="uq_decisions_gate_event"),
     Index("ix_decisions_store_time", "store_id", "decided_at"),
     Index("ix_decisions_instrument_time", "instrument_id", "decided_at"),
@@ -306,4 +311,52 @@ audit_entries = Table(
     Index("ix_audit_entries_at", "at", "entry_id"),
     Index("ix_audit_entries_retailer_at", "retailer_id", "at"),
     Index("ix_audit_entries_store_at", "store_id", "at"),
+)
+
+
+# Risk operations (migration 0011): allow and block lists per retailer, rules per store, the review queue.
+# The predicate of the partial unique index that keeps one FEEDBACK block item per retailer and instrument.
+FEEDBACK_ITEM = "source = 'FEEDBACK'"
+
+risk_list_items = Table(
+    "risk_list_items", metadata,
+    Column("item_id", String(64), primary_key=True),
+    Column("retailer_id", String(64), ForeignKey("retailers.retailer_id"), nullable=False),
+    Column("list_name", String(8), nullable=False),  # ALLOW or BLOCK
+    Column("item_type", String(16), nullable=False),  # INSTRUMENT, ISSUER_COUNTRY or VISITOR
+    Column("value", String(255), nullable=False),
+    Column("note", Text),
+    Column("expires_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("source", String(10), nullable=False),  # API, CONSOLE or FEEDBACK
+    # The gate's lookup: the values a tap presents, across retailers for the platform-wide FEEDBACK blocks.
+    Index("ix_risk_list_items_value", "value", "item_type"),
+    Index("ix_risk_list_items_retailer", "retailer_id", "list_name", "created_at"),
+    Index("uq_risk_list_items_feedback", "retailer_id", "value", unique=True,
+          sqlite_where=text(FEEDBACK_ITEM), postgresql_where=text(FEEDBACK_ITEM)),
+)
+
+store_rules = Table(
+    "store_rules", metadata,
+    Column("store_id", String(255), ForeignKey("stores.store_id"), primary_key=True),
+    Column("rules", JSON, nullable=False),
+    Column("version", Integer, nullable=False),  # raised by every change: the compiled rules' cache key
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+reviews = Table(
+    "reviews", metadata,
+    Column("review_id", String(64), primary_key=True),
+    Column("store_id", String(255), ForeignKey("stores.store_id"), nullable=False),
+    Column("gate_pk", String(64), nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Column("trip_id", String(64)),
+    Column("visitor_id", String(255)),
+    Column("instrument_id", String(64)),
+    Column("rule", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("outcome", String(10)),  # OK, FRAUD or BAD_DEBT once a verdict is given; set once (conditional write)
+    Column("decided_at", UTCDateTime),
+    UniqueConstraint("gate_pk", "event_id", name="uq_reviews_gate_event"),
+    Index("ix_reviews_store_created", "store_id", "created_at"),
 )

@@ -9,7 +9,7 @@ report or label:
 
 - entries, declines (reasons ``PREAUTH_DECLINED``, ``CARD_EXPIRED``, ``INSTRUMENT_BLOCKED``,
   ``INVALID_CREDENTIAL``), the one-hour and one-day windows and the stores of the last day: the
-  instrument's earlier decisions;
+  instrument's earlier decisions, except those the store's policy refused (``policy_denied``);
 - trips: its earlier entries that opened one; unpaid trips and the outstanding balance: its earlier
   trips whose payment report (total > settled) had reached the platform by then. That moment is
   ``payment_reported_at``, when the platform wrote the report and the gate could first read it
@@ -163,6 +163,8 @@ def replay_entries(conn: Connection, *, fraud_window: timedelta = FRAUD_WINDOW, 
     """Every card or palm decision that reached an instrument, instrument by instrument, in time order."""
     d, tr, pi = t.decisions.c, t.shopping_trips.c, t.payment_instruments.c
     mine = (d.instrument_id.is_not(None), d.channel.in_(CARD_CHANNELS))
+    # A tap the store's policy refused is no entry of the instrument's history (``history.py``): left out here too.
+    mine = (*mine, d.policy_denied.is_(False))
     total = conn.execute(select(func.count()).select_from(t.decisions).where(*mine)).scalar_one()
     stores, labels = _stores(conn), _labels(conn)
     stmt = (select(d.decision_id, d.decided_at, d.store_id, d.instrument_id, d.channel, d.party_size, d.reasons,

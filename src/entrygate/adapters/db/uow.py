@@ -20,6 +20,7 @@ from entrygate.adapters.db.repositories import (
     SqlStores,
     SqlTrips,
 )
+from entrygate.adapters.db.risk_ops import SqlLists, SqlReviews, SqlRules
 from entrygate.adapters.db.users import SqlUsers
 from entrygate.services.ports.storage import StorageError
 
@@ -66,6 +67,9 @@ class SqlUnitOfWork:
         self.history = SqlHistory(conn)
         self.audit = SqlAudit(conn)
         self.users = SqlUsers(conn)
+        self.risk_lists = SqlLists(conn)
+        self.rules = SqlRules(conn)
+        self.reviews = SqlReviews(conn)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001

@@ -16,6 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from entrygate.adapters.memory.audit import MemoryAudit
+from entrygate.adapters.memory.risk_ops import MemoryLists, MemoryReviews, MemoryRules
 from entrygate.adapters.memory.users import MemoryUsers
 from entrygate.domain.audit import AuditEntry
 from entrygate.domain.cards import CardCredential
@@ -30,8 +31,10 @@ from entrygate.domain.records import (
     RetailerUser,
     Trip,
 )
+from entrygate.domain.risk_ops import ListItem, Review
 from entrygate.domain.store import StoreConfig
 from entrygate.domain.trips import ClosedBy
+from entrygate.services.ports.risk_ops import StoredRules
 from entrygate.services.ports.storage import AlreadyExists, DuplicateEvent, StorageError, TripAlreadyOpen
 
 
@@ -50,6 +53,9 @@ class _Data:
     exits: dict[tuple[str, str], ExitRecord] = field(default_factory=dict)
     labels: dict[str, tuple[str, str]] = field(default_factory=dict)  # label id -> (instrument id, risk)
     audit: dict[int, AuditEntry] = field(default_factory=dict)
+    list_items: dict[str, ListItem] = field(default_factory=dict)  # risk operations (DESIGN 14)
+    store_rules: dict[str, StoredRules] = field(default_factory=dict)
+    reviews: dict[str, Review] = field(default_factory=dict)
 
 
 class MemoryStore:
@@ -291,7 +297,7 @@ class _History:
         def declined(r: DecisionRecord) -> bool:
             return any(code in r.reasons for code in DECLINE_CODES)
 
-        mine = [r for r in self.d.decisions.values() if r.instrument_id == instrument_id]
+        mine = [r for r in self.d.decisions.values() if r.instrument_id == instrument_id and not r.policy_denied]
         hour, day = now - timedelta(hours=1), now - timedelta(days=1)
         trips = [t for t in self.d.trips.values() if t.instrument_id == instrument_id]
         labels = [risk for inst, risk in self.d.labels.values() if inst == instrument_id]
@@ -325,6 +331,8 @@ class MemoryUnitOfWork:
         self.labels = _Labels(d)
         self.history = _History(d)
         self.audit, self.users = MemoryAudit(d.audit), MemoryUsers(d.users)
+        self.risk_lists, self.rules, self.reviews = MemoryLists(d.list_items), MemoryRules(d.store_rules), \
+            MemoryReviews(d.reviews)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -28,9 +28,10 @@ import structlog
 
 from entrygate.domain.cards import new_id
 from entrygate.domain.channels import AntiPassback, Channel, GateDirection, TripStatus, VisitorType
-from entrygate.domain.decision import Decision, EntryEvent, GateDecision, Visitor
+from entrygate.domain.decision import Decision, EntryEvent, GateDecision, RiskAssessment, Visitor
 from entrygate.domain.reasons import ReasonCode
 from entrygate.domain.records import DecisionRecord, Trip
+from entrygate.domain.risk_ops import Review
 from entrygate.services.auth import Principal
 from entrygate.services.catalog import Catalog
 from entrygate.services.errors import Conflict, Unavailable
@@ -38,6 +39,7 @@ from entrygate.services.gate.context import ChannelHandler, EntryContext, NoRisk
 from entrygate.services.gate.decision_log import DirectDecisionLog
 from entrygate.services.gate.gates import GateAtStore, resolve_gate
 from entrygate.services.gate.idempotency import EventRecords
+from entrygate.services.gate.risk_ops_step import RulesStep, apply_lists, read_list_items
 from entrygate.services.ports.clock import Clock
 from entrygate.services.ports.decisions import DecisionLog, DecisionWrite
 from entrygate.services.ports.observer import DecisionObserver, NullObserver
@@ -57,9 +59,11 @@ class EntryService:
     def __init__(self, *, uow: UnitOfWorkFactory, catalog: Catalog, clock: Clock, processor: PaymentProcessor,
                  handlers: Mapping[Channel, ChannelHandler], risk: RiskAssessor | None = None,
                  observer: DecisionObserver | None = None, decision_log: DecisionLog | None = None,
-                 payments: PaymentsUnitOfWorkFactory | None = None) -> None:
-        """``payments`` notes a race loser's released hold; without it the orphan sweep releases it again."""
+                 payments: PaymentsUnitOfWorkFactory | None = None, rules: RulesStep | None = None) -> None:
+        """``payments`` notes a race loser's released hold; without it the orphan sweep releases it again.
+        ``rules`` applies the store's rules (DESIGN 14); without it no rules run."""
         self._uow = uow
+        self._rules = rules
         self._payments = payments
         self._log = decision_log or DirectDecisionLog(uow)
         self._catalog = catalog
@@ -106,22 +110,27 @@ class EntryService:
             return
         if ctx.event.channel.card_backed:
             self._card_backed(ctx)
-        elif d.visitor is not None and d.visitor.type is VisitorType.SHOPPER \
-                and ctx.store.anti_passback is not AntiPassback.NONE:
-            with self._uow() as uow:
-                open_trip = self._open_trip(uow, ctx, d.visitor.id)
-            self._passback_allows(ctx, open_trip)
+        elif d.visitor is not None:
+            shopper = d.visitor.type is VisitorType.SHOPPER
+            with self._uow() as uow:  # one read for the lists and, when asked, the visitor's open trip
+                items = read_list_items(uow, ctx, visitor_id=d.visitor.id)
+                open_trip = self._open_trip(uow, ctx, d.visitor.id) if shopper else None
+            if apply_lists(ctx, items, visitor_id=d.visitor.id):
+                self._passback_allows(ctx, open_trip)
 
     def _card_backed(self, ctx: EntryContext) -> None:
         d, card = ctx.decision, ctx.card
         assert card is not None and ctx.instrument_id is not None
         d.visitor = Visitor(ctx.instrument_id, VisitorType.SHOPPER)
         d.instrument_id = ctx.instrument_id
-        with self._uow() as uow:  # one read for the instrument and, when asked, its open trip
+        with self._uow() as uow:  # one read for the instrument, its list items and, when asked, its open trip
             ctx.instrument = uow.instruments.get(ctx.instrument_id)
+            items = read_list_items(uow, ctx, visitor_id=ctx.instrument_id)
             open_trip = self._open_trip(uow, ctx, ctx.instrument_id)
         if ctx.instrument is not None and ctx.instrument.blocked:
             d.deny(ReasonCode.INSTRUMENT_BLOCKED)
+            return
+        if not apply_lists(ctx, items, visitor_id=ctx.instrument_id):
             return
         if card.expired_on(ctx.now.date()):
             d.deny(ReasonCode.CARD_EXPIRED)
@@ -129,8 +138,14 @@ class EntryService:
         if not self._passback_allows(ctx, open_trip):
             return
         self.risk.assess(ctx)
+        if ctx.allow_listed and d.risk is None:
+            d.risk = RiskAssessment(None, None, allow_listed=True)
         if not d.opened:
             return
+        if self._rules is not None:
+            self._rules.apply(ctx)
+            if not d.opened:
+                return
         self._preauthorize(ctx)
 
     @staticmethod
@@ -192,10 +207,12 @@ class EntryService:
         record = _decision_record(ctx, d, latency_ms)
         trip = _trip(ctx) if opens_trip and d.trip_id else None
         denied = _passback_denial(d) if trip is not None and trip.passback_key is not None else None
+        review = _review(ctx) if d.review and d.opened else None
         try:
             stored = self._log.write(DecisionWrite(
                 record=record, instrument_id=ctx.instrument_id, card=ctx.card, block_instrument=d.block_instrument,
-                trip=trip, passback_denial=_decision_record(ctx, denied, latency_ms) if denied else None))
+                trip=trip, passback_denial=_decision_record(ctx, denied, latency_ms) if denied else None,
+                review=review))
         except DuplicateEvent:
             # The same event, decided by another request: its hold is this one's too (one idempotency key).
             return GateDecision.of(self._decisions.winner(ctx.gate.gate_pk, event.event_id, event.request_hash))
@@ -259,7 +276,16 @@ def _decision_record(ctx: EntryContext, d: Decision, latency_ms: float) -> Decis
         risk_score=d.risk.score if d.risk else None, risk_level=d.risk.level if d.risk else None,
         authorized_amount=amount.amount if amount else None, currency=amount.currency if amount else None,
         latency_ms=latency_ms, event_time=event.timestamp,
-        decided_at=ctx.now, preauth_id=d.preauth_id)
+        decided_at=ctx.now, preauth_id=d.preauth_id, model_version=d.risk.model_version if d.risk else None,
+        risk_detail=d.detail().to_json(), policy_denied=d.policy_denied)
+
+
+def _review(ctx: EntryContext) -> Review:
+    """The review-queue entry of a decision a REVIEW rule let in."""
+    d = ctx.decision
+    return Review(review_id=new_id("rev"), store_id=ctx.store.store_id, gate_pk=ctx.gate.gate_pk,
+                  event_id=ctx.event.event_id, trip_id=d.trip_id, visitor_id=d.visitor.id if d.visitor else None,
+                  instrument_id=d.instrument_id, rule=d.rule or "", created_at=ctx.now)
 
 
 def _trip(ctx: EntryContext) -> Trip:

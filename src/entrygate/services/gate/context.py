@@ -56,6 +56,7 @@ class EntryContext(Presentation):
     trip_id: str | None = None  # allocated up front: the retailer's connector is told it
     history: InstrumentHistory | None = None  # the instrument's history, when a risk step read it
     owes_retailer: bool = False  # an unpaid trip at a store of this store's retailer, when a risk step read it
+    allow_listed: bool = False  # the retailer's allow list names this entry: the model is skipped (DESIGN 14)
 
 
 class ChannelHandler(Protocol):

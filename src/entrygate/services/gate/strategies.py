@@ -22,7 +22,7 @@ import structlog
 from entrygate.domain.channels import DecidedBy, FallbackDecision, RiskStrategy
 from entrygate.domain.decision import RiskAssessment
 from entrygate.domain.reasons import ReasonCode
-from entrygate.domain.risk_policy import HardFacts, RiskRecommendation
+from entrygate.domain.risk_policy import HardFacts, RiskRecommendation, recommend
 from entrygate.risk.features import RiskFeatures
 from entrygate.services.gate.context import EntryContext
 from entrygate.services.ports.connectors import (
@@ -52,14 +52,21 @@ class StrategyAssessor:
             self._ask_retailer(ctx, recommendation=None)
             return
         recommendation = self.recommendation(ctx)
-        ctx.decision.risk = RiskAssessment(recommendation.score, recommendation.level.value)
+        if ctx.allow_listed:  # the model did not run: no score, no explanation
+            ctx.decision.risk = RiskAssessment(None, None, allow_listed=True)
+        else:
+            ctx.decision.risk = RiskAssessment(recommendation.score, recommendation.level.value,
+                                               recommendation.model_version, recommendation.explanation)
         if strategy is RiskStrategy.PLATFORM_MANAGED:
             _apply(ctx, recommendation, by=DecidedBy.PLATFORM)
         else:
             self._ask_retailer(ctx, recommendation=recommendation)
 
     def recommendation(self, ctx: EntryContext) -> RiskRecommendation:
-        """The platform's view of this entry: the model's score under the store's policy."""
+        """The platform's view of this entry: the model's score under the store's policy.
+
+        An allow-listed entry skips the model only: the hard facts (the balance) still decide.
+        """
         assert ctx.card is not None and ctx.instrument_id is not None
         with self._uow() as uow:
             history = uow.history.of(ctx.instrument_id, now=ctx.now)
@@ -70,11 +77,15 @@ class StrategyAssessor:
         balance = sum(owed.values(), Decimal(0))
         ctx.owes_retailer = balance > 0
         features = RiskFeatures.from_parts(history, card=ctx.card, channel=ctx.event.channel,
-                                           party_size=ctx.event.party_size, local_hour=_local_hour(ctx),
+                                           party_size=ctx.event.party_size, local_hour=local_hour(ctx),
                                            store_country=ctx.store.country, today=ctx.now.date())
+        # A CustomerFraud label blocks through its FEEDBACK list item, checked before this step (DESIGN 14:
+        # deleting the item lifts the block); the model still weighs the label as a feature.
         facts = HardFacts(outstanding_balance=balance,
-                          instrument_blocked=bool(ctx.instrument and ctx.instrument.blocked),
-                          fraud_label=history.fraud_labels > 0)
+                          instrument_blocked=bool(ctx.instrument and ctx.instrument.blocked))
+        if ctx.allow_listed:
+            return recommend(probability=0.0, tolerance=ctx.store.risk_tolerance,
+                             authorized_amount=ctx.store.authorized_amount, facts=facts)
         return self._scorer().recommend(features, tolerance=ctx.store.risk_tolerance,
                                         authorized_amount=ctx.store.authorized_amount, facts=facts)
 
@@ -121,10 +132,9 @@ def _apply(ctx: EntryContext, recommendation: RiskRecommendation, *, by: Decided
     d.decided_by = by
     if not recommendation.shopper_authorized:
         # The reason is the hard fact when there is one; the model's risk labels only explain.
-        history = ctx.history
         if ctx.owes_retailer:
             d.deny(ReasonCode.OUTSTANDING_BALANCE)
-        elif history is not None and history.fraud_labels > 0:
+        elif ctx.instrument is not None and ctx.instrument.blocked:
             d.deny(ReasonCode.INSTRUMENT_BLOCKED)
         else:
             d.deny(ReasonCode.HIGH_RISK)
@@ -133,7 +143,8 @@ def _apply(ctx: EntryContext, recommendation: RiskRecommendation, *, by: Decided
         ctx.amount = recommendation.adjusted_amount
 
 
-def _local_hour(ctx: EntryContext) -> int:
+def local_hour(ctx: EntryContext) -> int:
+    """The store's local hour at this entry (the model's ``local_hour``, the rules' ``localHour``)."""
     try:
         return ctx.now.astimezone(ZoneInfo(ctx.store.timezone)).hour
     except (KeyError, ValueError):

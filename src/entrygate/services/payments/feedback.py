@@ -18,6 +18,7 @@ from entrygate.services.auth import Principal
 from entrygate.services.errors import InvalidRequest
 from entrygate.services.ports.clock import Clock
 from entrygate.services.ports.storage import UnitOfWorkFactory
+from entrygate.services.risk_ops.lists import feedback_block
 
 log = structlog.get_logger("entrygate.feedback")
 
@@ -87,10 +88,14 @@ class FeedbackService:
             if trip.instrument_id is None:
                 log.info("risk_label_without_instrument", trip_id=trip_id)
                 return "Rejected"
+            now = self._clock.now()
             uow.labels.add(instrument_id=trip.instrument_id, store_id=store_id, trip_id=trip_id, risk=risk.value,
-                           note=note, at=self._clock.now())
+                           note=note, at=now)
             if risk is ShopperRisk.CustomerFraud:
-                uow.instruments.block(trip.instrument_id, reason="customer_fraud")
+                # DESIGN 14: the block is the retailer's FEEDBACK item in its block list, platform-wide while it stands.
+                store = uow.stores.get(store_id)
+                assert store is not None  # _trip_of found it
+                feedback_block(uow, retailer_id=store.retailer_id, instrument_id=trip.instrument_id, note=note, at=now)
             uow.commit()
         log.info("risk_labelled", store_id=store_id, trip_id=trip_id, risk=risk.value)
         return "Accepted"

@@ -17,6 +17,7 @@ from typing import Protocol
 
 from entrygate.domain.cards import CardCredential
 from entrygate.domain.records import DecisionRecord, Trip
+from entrygate.domain.risk_ops import Review
 from entrygate.services.ports.storage import TripAlreadyOpen, UnitOfWork
 
 
@@ -28,6 +29,7 @@ class DecisionWrite:
     block_instrument: bool = False
     trip: Trip | None = None
     passback_denial: DecisionRecord | None = None  # stored instead of ``record`` when ``trip`` loses the race
+    review: Review | None = None  # a REVIEW rule's entry, queued with its decision (DESIGN 14)
 
     def apply(self, uow: UnitOfWork) -> DecisionRecord:
         """The writes; returns the decision stored (``record``, or ``passback_denial`` and no trip).
@@ -48,6 +50,8 @@ class DecisionWrite:
                     raise
                 stored = self.passback_denial
         uow.decisions.add(stored)
+        if self.review is not None and stored is self.record:
+            uow.reviews.add(self.review)
         return stored
 
 

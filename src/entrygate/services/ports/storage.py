@@ -19,6 +19,7 @@ from entrygate.domain.records import (
 from entrygate.domain.store import StoreConfig
 from entrygate.risk.features import InstrumentHistory
 from entrygate.services.ports.audit import AuditRepository
+from entrygate.services.ports.risk_ops import ListRepository, ReviewRepository, RuleRepository
 from entrygate.services.ports.users import UserRepository
 
 
@@ -142,6 +143,9 @@ class UnitOfWork(Protocol):
     history: HistoryReader
     audit: AuditRepository  # written in the unit of work of the change it records (services/admin/audit.py)
     users: UserRepository
+    risk_lists: ListRepository  # DESIGN 14: allow and block lists, store rules, the review queue
+    rules: RuleRepository
+    reviews: ReviewRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...
