@@ -43,13 +43,14 @@ def actor_of(who: Principal | Actor) -> Actor:
     return Actor(ActorType.RETAILER_KEY, "local", f"retailer {who.retailer_id} (local)")
 
 
-def record(uow: UnitOfWork, who: Principal | Actor, action: str, target: Target, *, retailer_id: str,
+def record(uow: UnitOfWork, who: Principal | Actor, action: str, target: Target, *, retailer_id: str | None,
            at: datetime, store_id: str | None = None, before: Mapping[str, Any] | None = None,
            after: Mapping[str, Any] | None = None) -> AuditEntry:
     """Add an entry for a change made in ``uow`` (a write unit of work, not yet committed).
 
     ``action`` is ``<resource>.<verb>`` (``store.updated``, ``gateKey.rotated``); ``retailer_id`` is
-    whose data changed (the retailer that sees the entry); ``store_id`` the store it concerns, if any.
+    whose data changed (the retailer that sees the entry; None for a platform-wide change, such as a
+    risk model's promotion, which only operators see); ``store_id`` the store it concerns, if any.
     """
     entry = AuditEntry(at=at, actor=actor_of(who), action=action, target=target, retailer_id=retailer_id,
                        store_id=store_id, before=scrubbed(before), after=scrubbed(after))
