@@ -9,7 +9,7 @@ from support.contracts import T0, new_id
 ACTOR = Actor(ActorType.OPERATOR, "op1", "operator")
 
 
-def entry(retailer_id: str, *, at_s: float = 0, store_id: str | None = None, action: str = "store.updated",
+def entry(retailer_id: str | None, *, at_s: float = 0, store_id: str | None = None, action: str = "store.updated",
           before: dict | None = None, after: dict | None = None) -> AuditEntry:
     return AuditEntry(at=T0 + timedelta(seconds=at_s), actor=ACTOR, action=action,
                       target=Target("store", store_id or "none"), retailer_id=retailer_id, store_id=store_id,
@@ -64,9 +64,9 @@ def test_since_is_inclusive_and_limit_keeps_the_newest(storage):
 def test_each_retailer_and_store_reads_its_own(storage):
     mine, theirs = new_id("ret"), new_id("ret")
     add(storage, entry(mine, store_id="m1", action="m.one"), entry(mine, at_s=1, action="m.account"),
-        entry(theirs, at_s=2, store_id="t1", action="t.one"))
+        entry(theirs, at_s=2, store_id="t1", action="t.one"), entry(None, at_s=3, action="platform.wide"))
     assert [e.action for e in listed(storage, retailer_id=mine)] == ["m.account", "m.one"]
     assert [e.action for e in listed(storage, retailer_id=mine, store_id="m1")] == ["m.one"]
     assert [e.action for e in listed(storage, retailer_id=mine, store_id="t1")] == []
     everyone = [e.action for e in listed(storage, limit=1000)]
-    assert {"m.one", "m.account", "t.one"} <= set(everyone)
+    assert {"m.one", "m.account", "t.one", "platform.wide"} <= set(everyone)  # only the operator reads the last

@@ -48,7 +48,7 @@ class AuditEntry:
     actor: Actor
     action: str  # <resource>.<verb>: store.created, store.updated, gate.created, user.added, ...
     target: Target
-    retailer_id: str  # whose data it is: the retailer that sees the entry
+    retailer_id: str | None  # whose data: the retailer that sees it; None: platform-wide (operators only)
     store_id: str | None = None  # the store it concerns, when it concerns one
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None

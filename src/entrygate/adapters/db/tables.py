@@ -298,7 +298,7 @@ audit_entries = Table(
     "audit_entries", metadata,
     Column("entry_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("at", UTCDateTime, nullable=False),
-    Column("retailer_id", String(64), nullable=False),  # whose data: the retailer that sees the entry
+    Column("retailer_id", String(64)),  # whose data: the retailer that sees it; NULL: platform-wide, operators only
     Column("store_id", String(255)),
     Column("actor_type", String(16), nullable=False),
     Column("actor_id", String(64), nullable=False),

@@ -28,20 +28,31 @@ from entrygate.services.ports.storage import UnitOfWork, UnitOfWorkFactory
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 
-# Who made a change when the principal does not say (a principal made by code, not from a key).
-UNNAMED = Actor(ActorType.OPERATOR, "unknown", "unknown")
+# Who made a change when the principal does not say: one made by the platform's own code (the demo's
+# setup, a command), not from a presented key.
+LOCAL_OPERATOR = Actor(ActorType.OPERATOR, "local", "operator (local)")
 
 
-def record(uow: UnitOfWork, who: Principal | Actor, action: str, target: Target, *, retailer_id: str,
+def actor_of(who: Principal | Actor) -> Actor:
+    if isinstance(who, Actor):
+        return who
+    if who.actor is not None:
+        return who.actor
+    if who.is_operator:
+        return LOCAL_OPERATOR
+    return Actor(ActorType.RETAILER_KEY, "local", f"retailer {who.retailer_id} (local)")
+
+
+def record(uow: UnitOfWork, who: Principal | Actor, action: str, target: Target, *, retailer_id: str | None,
            at: datetime, store_id: str | None = None, before: Mapping[str, Any] | None = None,
            after: Mapping[str, Any] | None = None) -> AuditEntry:
     """Add an entry for a change made in ``uow`` (a write unit of work, not yet committed).
 
     ``action`` is ``<resource>.<verb>`` (``store.updated``, ``gateKey.rotated``); ``retailer_id`` is
-    whose data changed (the retailer that sees the entry); ``store_id`` the store it concerns, if any.
+    whose data changed (the retailer that sees the entry; None for a platform-wide change, such as a
+    risk model's promotion, which only operators see); ``store_id`` the store it concerns, if any.
     """
-    actor = who if isinstance(who, Actor) else (who.actor or UNNAMED)
-    entry = AuditEntry(at=at, actor=actor, action=action, target=target, retailer_id=retailer_id,
+    entry = AuditEntry(at=at, actor=actor_of(who), action=action, target=target, retailer_id=retailer_id,
                        store_id=store_id, before=scrubbed(before), after=scrubbed(after))
     uow.audit.add(entry)
     return entry

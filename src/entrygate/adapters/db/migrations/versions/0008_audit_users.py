@@ -21,7 +21,7 @@ def upgrade() -> None:
     op.create_table('audit_entries',
     sa.Column('entry_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('at', entrygate.adapters.db.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('retailer_id', sa.String(length=64), nullable=False),
+    sa.Column('retailer_id', sa.String(length=64), nullable=True),
     sa.Column('store_id', sa.String(length=255), nullable=True),
     sa.Column('actor_type', sa.String(length=16), nullable=False),
     sa.Column('actor_id', sa.String(length=64), nullable=False),
