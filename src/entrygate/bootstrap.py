@@ -15,6 +15,7 @@ from entrygate.adapters.db.group_commit import GroupCommitLog
 from entrygate.adapters.db.hold_summaries import SqlHoldSummaries
 from entrygate.adapters.db.palm_store import SqlPalmStore
 from entrygate.adapters.db.payments import SqlPaymentsUnitOfWorkFactory
+from entrygate.adapters.db.risk_models import SqlRiskRecords
 from entrygate.adapters.db.uow import SqlUnitOfWorkFactory
 from entrygate.adapters.http.connectors import ConnectorClient, ConnectorMetrics
 from entrygate.adapters.metrics import PrometheusObserver
@@ -24,6 +25,8 @@ from entrygate.adapters.processors.registry import load_processor
 from entrygate.adapters.risk_model import ModelProvider
 from entrygate.adapters.template_crypto import TemplateCipher
 from entrygate.domain.channels import Channel
+from entrygate.risk.model_store import ModelStore
+from entrygate.risk.operations import ModelOperations
 from entrygate.services.admin.connectivity import ConnectivityService
 from entrygate.services.admin.service import AdminService
 from entrygate.services.auth import Authenticator
@@ -74,6 +77,8 @@ class Container:
     trip_closing: TripClosingService  # closing a trip by hand (its retailer or the operator)
     sweeper: TripSweeper  # the timeout and release sweeps; run in the background, or by `entrygate trips sweep`
     trip_views: TripViews  # the trip resource: trips with their holds
+    risk_records: SqlRiskRecords  # the shadow's scores, the backtests, the model roles (DESIGN 14)
+    model_operations: ModelOperations  # promote a model version, start or stop its shadow
     _closers: list[Any] = field(default_factory=list)
 
     def close(self) -> None:
@@ -93,7 +98,9 @@ def build(settings: Settings, *, clock: Clock | None = None, background_sweep: b
     processor = load_processor(settings.processor, settings)  # a missing or broken plugin fails here, at start
     connectors = ConnectorClient(metrics=ConnectorMetrics(observer.registry),
                                  allow_private_urls=settings.allow_private_urls)
-    risk_model = ModelProvider(settings.model_path())
+    risk_records = SqlRiskRecords(engine)
+    model_store = ModelStore(settings.model_path())
+    risk_model = ModelProvider(model_store, roles=risk_records.roles.read, check_every_s=settings.model_check_s)
     palm = PalmService(store=SqlPalmStore(uow), index=PalmIndex(dimension=settings.palm_dimension),
                        cipher=lambda: TemplateCipher(settings.secret_key), clock=clock,
                        secret=settings.secret_bytes, dimension=settings.palm_dimension,
@@ -106,7 +113,7 @@ def build(settings: Settings, *, clock: Clock | None = None, background_sweep: b
         Channel.QR_CODE: QrHandler(identity=connectors),
         Channel.BADGE: BadgeHandler(identity=connectors),
     }
-    risk = StrategyAssessor(uow=uow, scorer=risk_model, connector=connectors)
+    risk = StrategyAssessor(uow=uow, scorer=risk_model, connector=connectors, shadow=risk_model.shadow)
     # SQLite shares one fsync among concurrent decisions; PostgreSQL groups commits itself.
     decision_log = GroupCommitLog(uow) if settings.is_sqlite else DirectDecisionLog(uow)
     # The payments use cases share the gate's units of work, so SQLite writers still queue in one line.
@@ -127,8 +134,10 @@ def build(settings: Settings, *, clock: Clock | None = None, background_sweep: b
         dashboard=DashboardService(uow=uow, queries=SqlDashboardQueries(engine), clock=clock),
         risk_model=risk_model, palm=palm, holds=holds, trip_closing=TripClosingService(payments, clock),
         sweeper=TripSweeper(payments, holds, clock, processor=processor),
-        trip_views=TripViews(queries, SqlHoldSummaries(uow)))
+        trip_views=TripViews(queries, SqlHoldSummaries(uow)), risk_records=risk_records,
+        model_operations=ModelOperations(model_store, risk_records.roles, now=clock.now))
     container._closers.append(connectors.close)
+    container._closers.append(risk_model.close)
     if isinstance(decision_log, GroupCommitLog):
         container._closers.append(decision_log.close)
     close_processor = getattr(processor, "close", None)

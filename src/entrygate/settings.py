@@ -36,7 +36,10 @@ class Settings(BaseSettings):
     # trip must close within 60 s of its maxTripMinutes, so 45 s is the most (45 x 1.2 = 54 s).
     # 0: no sweep in the background, for a deployment that runs `entrygate trips sweep` itself.
     sweep_interval_s: float = Field(default=30.0, ge=0, le=45)
-    model_dir: str | None = None
+    model_dir: str | None = None  # the model store (default ./models); the bundled model is always its first version
+    # How often every process reads which model is current and which is the shadow (DESIGN 14: a
+    # promotion reaches every process within 10 s).
+    model_check_s: float = Field(default=5.0, gt=0, le=10)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     cache_ttl_s: float = Field(default=2.0, ge=0)
     log_level: str = "INFO"

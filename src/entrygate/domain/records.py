@@ -113,6 +113,10 @@ class DecisionRecord:
     event_time: datetime
     decided_at: datetime
     preauth_id: str | None = None  # the hold this decision obtained; on a passback loser's denial, the one released
+    # What the shadow model (DESIGN 14) said of this entry; never part of the gate's answer.
+    shadow_model_version: str | None = None
+    shadow_score: int | None = None
+    shadow_level: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -301,7 +301,8 @@ def _decision(row) -> DecisionRecord:  # noqa: ANN001
         instrument_id=row.instrument_id, trip_id=row.trip_id, party_size=row.party_size,
         risk_score=row.risk_score, risk_level=row.risk_level, authorized_amount=row.authorized_amount,
         currency=row.currency, latency_ms=float(row.latency_ms), event_time=row.event_time,
-        decided_at=row.decided_at, preauth_id=row.preauth_id)
+        decided_at=row.decided_at, preauth_id=row.preauth_id, shadow_model_version=row.shadow_model_version,
+        shadow_score=row.shadow_score, shadow_level=row.shadow_level)
 
 
 _BY_EVENT = select(t.decisions).where(and_(t.decisions.c.gate_pk == bindparam("gate"),

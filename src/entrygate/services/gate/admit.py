@@ -259,7 +259,9 @@ def _decision_record(ctx: EntryContext, d: Decision, latency_ms: float) -> Decis
         risk_score=d.risk.score if d.risk else None, risk_level=d.risk.level if d.risk else None,
         authorized_amount=amount.amount if amount else None, currency=amount.currency if amount else None,
         latency_ms=latency_ms, event_time=event.timestamp,
-        decided_at=ctx.now, preauth_id=d.preauth_id)
+        decided_at=ctx.now, preauth_id=d.preauth_id,
+        shadow_model_version=d.shadow.model_version if d.shadow else None,
+        shadow_score=d.shadow.score if d.shadow else None, shadow_level=d.shadow.level if d.shadow else None)
 
 
 def _trip(ctx: EntryContext) -> Trip:
@@ -281,7 +283,7 @@ def _passback_denial(d: Decision) -> Decision:
 
     It keeps the hold's id (``preauth_id``) so that the stored denial says which hold to release.
     """
-    denied = Decision(visitor=d.visitor, risk=d.risk, instrument_id=d.instrument_id, preauth_id=d.preauth_id)
+    denied = Decision(visitor=d.visitor, risk=d.risk, shadow=d.shadow, instrument_id=d.instrument_id, preauth_id=d.preauth_id)
     return denied.deny(ReasonCode.ALREADY_INSIDE)
 
 
