@@ -10,6 +10,7 @@ file is read only when the database has recorded nothing yet (a store trained be
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ from entrygate.risk.model import TrainedModel
 from entrygate.risk.store import POINTER, ModelNotFound, list_versions, load_model, model_path
 
 BUNDLED_DIR = Path(__file__).resolve().parent / "bundled"
+_LOADED: dict[tuple[str, int, int], TrainedModel] = {}  # (file, mtime, size) -> model
+_LOADED_LOCK = threading.Lock()
 DEFAULT_MODEL_DIR = Path("models")
 
 
@@ -44,11 +47,23 @@ class ModelStore:
         return self._path(version) is not None
 
     def load(self, version: str) -> TrainedModel:
-        """The model of ``version``; raises ``ModelNotFound`` for a version the store does not hold."""
+        """The model of ``version``; raises ``ModelNotFound`` for a version the store does not hold.
+
+        A file once loaded is kept for the process (versions are immutable: a new model is a new
+        file), so the console, a backtest and a shadow read each version once; treat it as read-only.
+        """
         path = self._path(version)
         if path is None:
             raise ModelNotFound(f"no risk model {version!r} in {self.directory} (nor bundled)")
-        return load_model(path)
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+        with _LOADED_LOCK:
+            model = _LOADED.get(key)
+        if model is None:
+            model = load_model(path)
+            with _LOADED_LOCK:
+                _LOADED[key] = model
+        return model
 
     def metadata(self, version: str) -> dict[str, Any]:
         """The version's metadata from its ``.json`` (cheap: no booster is loaded); {} when unreadable."""
