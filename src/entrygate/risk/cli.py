@@ -239,7 +239,12 @@ def make_app(*, training_source: TrainingSource | None = None,
             report = evaluate_model(model, data.X, data.y, data.losses, trip_values=data.trip_values)
         console.print(metrics_table(report.summary(), title=f"risk model {model.version}"))
         if plots is not None:
-            for path in plot_report(report, plots):
+            try:
+                written = plot_report(report, plots)
+            except ImportError:
+                console.print("[yellow]plots need matplotlib: pip install 'entrygate[plots]'[/yellow]")
+                written = []
+            for path in written:
                 console.print(f"wrote {escape(str(path))}")
 
     return app
