@@ -47,6 +47,7 @@ from entrygate.services.payments.holds import HoldService
 from entrygate.services.payments.sweep_thread import SweepThread
 from entrygate.services.payments.sweeps import TripSweeper
 from entrygate.services.ports.clock import Clock
+from entrygate.services.risk_models.page import ModelPageService
 from entrygate.services.trips.queries import QueryService
 from entrygate.services.trips.views import TripViews
 from entrygate.settings import Settings
@@ -79,6 +80,7 @@ class Container:
     trip_views: TripViews  # the trip resource: trips with their holds
     risk_records: SqlRiskRecords  # the shadow's scores, the backtests, the model roles (DESIGN 14)
     model_operations: ModelOperations  # promote a model version, start or stop its shadow
+    model_page: ModelPageService  # the console's model page, and who may change the model from it
     _closers: list[Any] = field(default_factory=list)
 
     def close(self) -> None:
@@ -101,6 +103,7 @@ def build(settings: Settings, *, clock: Clock | None = None, background_sweep: b
     risk_records = SqlRiskRecords(engine)
     model_store = ModelStore(settings.model_path())
     risk_model = ModelProvider(model_store, roles=risk_records.roles.read, check_every_s=settings.model_check_s)
+    model_operations = ModelOperations(model_store, risk_records.roles, now=clock.now)
     palm = PalmService(store=SqlPalmStore(uow), index=PalmIndex(dimension=settings.palm_dimension),
                        cipher=lambda: TemplateCipher(settings.secret_key), clock=clock,
                        secret=settings.secret_bytes, dimension=settings.palm_dimension,
@@ -135,7 +138,8 @@ def build(settings: Settings, *, clock: Clock | None = None, background_sweep: b
         risk_model=risk_model, palm=palm, holds=holds, trip_closing=TripClosingService(payments, clock),
         sweeper=TripSweeper(payments, holds, clock, processor=processor),
         trip_views=TripViews(queries, SqlHoldSummaries(uow)), risk_records=risk_records,
-        model_operations=ModelOperations(model_store, risk_records.roles, now=clock.now))
+        model_operations=model_operations,
+        model_page=ModelPageService(model_operations, risk_records, admins=frozenset(settings.model_admin_emails.split(","))))
     container._closers.append(connectors.close)
     container._closers.append(risk_model.close)
     if isinstance(decision_log, GroupCommitLog):

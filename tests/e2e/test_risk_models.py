@@ -12,32 +12,18 @@ import time
 import pytest
 from typer.testing import CliRunner
 
-from entrygate.adapters.db.engine import make_engine
-from entrygate.adapters.db.risk_models import SqlModelRoles
 from entrygate.cli.main import app as entrygate_cli
-from support.databases import drop_database, fresh_database
-from support.risk_models import bundled_version, save_always_high
-from support.server import Platform, card, entry, new_par, operator_token, start_server, stop_server
+from support.risk_models import bundled_version
+from support.server import Platform, card, entry, new_par
 
 SEEN_WITHIN_S = 10.0  # DESIGN 14: every process within 10 s
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def served(backend, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp(f"risk-models-{backend}")
-    models = tmp / "models"
-    candidate = save_always_high(models)
-    url = fresh_database(backend, tmp, name="models")  # roles are platform-wide: a database of its own
-    # A 1 s check keeps the test short; the default (5 s) and the ceiling (10 s) are the settings' own.
-    base, proc = start_server(url, env={"ENTRYGATE_MODEL_DIR": str(models), "ENTRYGATE_MODEL_CHECK_S": "1"})
-    platform = Platform(base, operator_token(url), url, proc)
-    engine = make_engine(url, pool_size=1)
-    yield platform, models, candidate, SqlModelRoles(engine)
-    engine.dispose()
-    platform.http.close()
-    stop_server(proc)
-    drop_database(url)
+@pytest.fixture
+def served(model_platform):
+    m = model_platform
+    yield m.platform, m.models, m.candidate, m.roles
 
 
 def risk(platform: Platform, models, *args: str):
@@ -72,14 +58,16 @@ def test_shadow_then_promote_reach_the_running_server(served):
     platform, models, candidate, roles = served
     store = platform.store(riskStrategy="PLATFORM_MANAGED")
     first = enter(platform, store)
-    assert first["decision"] == "OPEN" and first["risk"]["level"] == "LOW"
+    # A new card's level depends on the hour (night entries weigh more); the bundled model never denies it.
+    assert first["decision"] == "OPEN" and first["risk"]["level"] in ("LOW", "MEDIUM")
     assert "shadow" not in view_of(platform, store, first["eventId"])["risk"]
 
     # An unknown version exits non-zero and changes nothing.
+    before = roles.read()
     for command in (["promote", "v20990101T000000Z-00000000"], ["shadow", "v20990101T000000Z-00000000"]):
         result = risk(platform, models, *command)
         assert result.exit_code == 1 and "no risk model version" in result.output, result.output
-    assert (roles.read().current, roles.read().shadow) == (None, None)
+    assert roles.read() == before
 
     result = risk(platform, models, "shadow", candidate)
     assert result.exit_code == 0, result.output
@@ -91,7 +79,7 @@ def test_shadow_then_promote_reach_the_running_server(served):
 
     answer, view = until(shadowed, "the shadow scoring live decisions")
     # The gate's answer is the current model's alone; the stored decision shows what the candidate said.
-    assert answer["decision"] == "OPEN" and answer["risk"]["level"] == "LOW" and "shadow" not in answer["risk"]
+    assert answer["decision"] == "OPEN" and answer["risk"]["level"] != "HIGH" and "shadow" not in answer["risk"]
     assert view["risk"]["shadow"] == {"modelVersion": candidate, "score": 99, "level": "HIGH"}
     assert view["risk"]["score"] == answer["risk"]["score"] and view["decision"] == "OPEN"
 

@@ -1,9 +1,11 @@
 """Model versions for the model-operation tests: the bundled model, and a candidate that denies everyone."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from entrygate.risk.model import Calibrator, TrainedModel
 from entrygate.risk.model_store import ModelStore
@@ -45,3 +47,41 @@ def save_always_high(directory: Path) -> str:
 
 
 _saved: tuple[str, dict[str, bytes]] | None = None
+
+
+MODEL_ADMIN = "model-admin@example.com"  # named in ENTRYGATE_MODEL_ADMIN_EMAILS of the server below
+
+
+@dataclass
+class ModelPlatform:
+    """A real server with its own database and model store (the bundled model and the always-high one)."""
+
+    platform: object  # support.server.Platform
+    models: Path
+    candidate: str
+    roles: object  # adapters.db.risk_models.SqlModelRoles on the server's database
+
+
+@pytest.fixture(scope="session")
+def model_platform(backend, tmp_path_factory):
+    """One per backend, shared by the e2e and console tests of model operations; the roles are platform-wide,
+    so it has a database of its own. Each test leaves the bundled model current and no shadow."""
+    from entrygate.adapters.db.engine import make_engine
+    from entrygate.adapters.db.risk_models import SqlModelRoles
+    from support.databases import drop_database, fresh_database
+    from support.server import Platform, operator_token, start_server, stop_server
+
+    tmp = tmp_path_factory.mktemp(f"risk-models-{backend}")
+    models = tmp / "models"
+    candidate = save_always_high(models)
+    url = fresh_database(backend, tmp, name="models")
+    # A 1 s check keeps the tests short; the default (5 s) and the ceiling (10 s) are the settings' own.
+    base, proc = start_server(url, env={"ENTRYGATE_MODEL_DIR": str(models), "ENTRYGATE_MODEL_CHECK_S": "1",
+                                        "ENTRYGATE_MODEL_ADMIN_EMAILS": f"someone@example.com, {MODEL_ADMIN.upper()}"})
+    platform = Platform(base, operator_token(url), url, proc)
+    engine = make_engine(url, pool_size=1)
+    yield ModelPlatform(platform, models, candidate, SqlModelRoles(engine))
+    engine.dispose()
+    platform.http.close()
+    stop_server(proc)
+    drop_database(url)

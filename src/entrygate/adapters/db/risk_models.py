@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -30,21 +29,11 @@ from entrygate.risk.backtest import BacktestEntry
 from entrygate.risk.features import to_vector
 from entrygate.risk.operations import ModelRoles
 from entrygate.risk.shadow_report import ShadowPair
+from entrygate.services.ports.risk_models import BacktestRun
 from entrygate.services.ports.storage import StorageError
 
 CURRENT, SHADOW = "current", "shadow"
 MAX_SHADOW_PAIRS = 200_000  # the report reads the newest this many shadowed decisions
-
-
-@dataclass(frozen=True, slots=True)
-class BacktestRun:
-    """A recorded backtest: when, against what, its figures; the plot is read apart (``latest_plot``)."""
-
-    backtest_id: int
-    ran_at: datetime
-    candidate: str
-    figures: dict[str, Any]
-    has_plot: bool
 
 
 class _Store:
