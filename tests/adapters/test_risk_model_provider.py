@@ -2,6 +2,7 @@
 path, and keeps serving when a version or the database fails."""
 from __future__ import annotations
 
+import shutil
 import time
 
 from entrygate.adapters.risk_model import ModelProvider
@@ -65,3 +66,15 @@ def test_the_background_check_picks_a_promotion_up(tmp_path):
         assert provider.version == candidate
     finally:
         provider.close()
+
+
+def test_a_process_starting_without_the_recorded_file_serves_the_default_until_it_appears(tmp_path):
+    elsewhere, here = tmp_path / "elsewhere", tmp_path / "here"
+    candidate = save_always_high(elsewhere)  # promoted on another host; not copied here yet
+    roles = Roles()
+    roles.now = ModelRoles(current=candidate)
+    provider = ModelProvider(ModelStore(here), roles=roles, check_every_s=0)
+    assert provider.version == bundled_version()
+    shutil.copytree(elsewhere, here)
+    provider.refresh()
+    assert provider.version == candidate

@@ -112,10 +112,17 @@ class ModelProvider:
         if self._scorer is None or self._scorer.version != wanted:
             try:
                 self._scorer = self._load(wanted, role="current")
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - keep serving; every check tries the recorded version again
+                log.error("risk_model_reload_failed", version=wanted, directory=str(self.store.directory),
+                          error=str(exc))
                 if self._scorer is None:
-                    raise
-                log.error("risk_model_reload_failed", version=wanted, error=str(exc))
+                    # A process that starts where the recorded version's file is missing (a model
+                    # directory not yet synced to this host) serves the store's default rather than
+                    # no gate at all, and switches as soon as the file is there.
+                    fallback = self.store.default_version()
+                    if fallback is None or fallback == wanted:
+                        raise
+                    self._scorer = self._load(fallback, role="current")
         self._refresh_shadow(roles.shadow)
 
     def _refresh_shadow(self, wanted: str | None) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -51,7 +51,7 @@ def register(app: typer.Typer, records: RiskRecordsFactory | None) -> None:
             raise typer.Exit(2)
         return records(database_url)
 
-    def fail(console: Console, message: str, code: int = 1) -> None:
+    def fail(console: Console, message: str, code: int = 1) -> NoReturn:
         console.print(f"[red]{escape(message)}[/red]")
         raise typer.Exit(code)
 
