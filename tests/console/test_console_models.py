@@ -8,9 +8,10 @@ import time
 import uuid
 
 import pytest
+from playwright.sync_api import expect
 from typer.testing import CliRunner
 
-from consolekit import PASSWORD, ConsoleClient, csrf_of
+from consolekit import A11Y_PROBLEMS, PASSWORD, ConsoleClient, csrf_of
 from entrygate.cli.main import app as entrygate_cli
 from support.risk_models import MODEL_ADMIN, bundled_version
 from support.server import Platform, card, entry, new_par
@@ -24,11 +25,17 @@ def served(model_platform):
     yield m.platform, m.models, m.candidate, m.roles
 
 
+_users: dict[tuple[str, str], tuple[str, str]] = {}  # (server, email) -> its retailer id and key
+
+
 def console_user(platform: Platform, email: str) -> tuple[ConsoleClient, str, str]:
-    retailer_id, key = platform.retailer()
-    r = platform.http.post(f"/v1/admin/retailers/{retailer_id}/users", json={"email": email, "password": PASSWORD},
-                           headers=platform.op)
-    assert r.status_code == 201, r.text
+    if (platform.url, email) not in _users:
+        retailer_id, key = platform.retailer()
+        r = platform.http.post(f"/v1/admin/retailers/{retailer_id}/users",
+                               json={"email": email, "password": PASSWORD}, headers=platform.op)
+        assert r.status_code == 201, r.text
+        _users[(platform.url, email)] = retailer_id, key
+    retailer_id, key = _users[(platform.url, email)]
     client = ConsoleClient(platform)
     assert client.sign_in(email, PASSWORD).status_code == 303
     return client, retailer_id, key
@@ -104,3 +111,32 @@ def test_other_console_users_see_the_figures_and_change_nothing(served):
     assert user.http.get(PAGE + "/backtest.png").status_code == 404
     assert roles.read() == before
     user.close()
+
+
+@pytest.mark.browser
+def test_the_model_page_in_a_browser(served, browser):
+    platform, _, candidate, roles = served
+    client, _, _ = console_user(platform, MODEL_ADMIN)
+    cookies = [{"name": k.name, "value": k.value, "domain": "127.0.0.1", "path": k.path, "httpOnly": True,
+                "sameSite": "Lax"} for k in client.http.cookies.jar]
+    client.close()
+    context = browser.new_context(base_url=platform.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    context.add_cookies(cookies)
+    page = context.new_page()
+    refused: list[str] = []  # what the CSP refused, and any resource of the page that failed
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on("response", lambda r: refused.append(r.url) if r.status >= 400 and "favicon" not in r.url else None)
+    try:
+        page.goto(PAGE)
+        assert page.evaluate(A11Y_PROBLEMS) == []
+        page.get_by_label("Start a shadow of version").select_option(candidate)
+        page.get_by_role("button", name="Start the shadow").click()
+        expect(page.get_by_role("status")).to_contain_text("Shadow started")
+        assert roles.read().shadow == candidate
+        assert page.evaluate(A11Y_PROBLEMS) == []
+        page.get_by_role("button", name="Stop the shadow").click()
+        expect(page.get_by_role("status")).to_have_text("Shadow stopped.")
+        assert roles.read().shadow is None and refused == []
+    finally:
+        context.close()
