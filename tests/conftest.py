@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from support.databases import drop_database, fresh_database
+from support.risk_models import model_platform  # noqa: F401 - one server per backend for the model-operation tests
 from support.server import Platform, operator_token, start_server, stop_server
 
 BACKENDS = ["sqlite", "postgres"]

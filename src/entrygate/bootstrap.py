@@ -16,6 +16,7 @@ from entrygate.adapters.db.group_commit import GroupCommitLog
 from entrygate.adapters.db.hold_summaries import SqlHoldSummaries
 from entrygate.adapters.db.palm_store import SqlPalmStore
 from entrygate.adapters.db.payments import SqlPaymentsUnitOfWorkFactory
+from entrygate.adapters.db.risk_models import SqlRiskRecords
 from entrygate.adapters.db.uow import SqlUnitOfWorkFactory
 from entrygate.adapters.http.connectors import ConnectorClient, ConnectorMetrics
 from entrygate.adapters.metrics import PrometheusObserver
@@ -28,6 +29,8 @@ from entrygate.adapters.risk_model import ModelProvider
 from entrygate.adapters.template_crypto import TemplateCipher
 from entrygate.domain.channels import Channel
 from entrygate.domain.keys import KeyKind
+from entrygate.risk.model_store import ModelStore
+from entrygate.risk.operations import ModelOperations
 from entrygate.services.admin.audit import AuditTrail
 from entrygate.services.admin.connectivity import ConnectivityService
 from entrygate.services.admin.service import AdminService
@@ -51,6 +54,7 @@ from entrygate.services.payments.holds import HoldService
 from entrygate.services.payments.sweep_thread import SweepThread
 from entrygate.services.payments.sweeps import TripSweeper
 from entrygate.services.ports.clock import Clock
+from entrygate.services.risk_models.page import ModelPageService
 from entrygate.services.risk_ops.lists import ListService
 from entrygate.services.risk_ops.reviews import ReviewService
 from entrygate.services.risk_ops.rules import RuleBook, RuleService
@@ -90,6 +94,9 @@ class Container:
     lists: ListService  # allow and block lists per retailer (DESIGN 14)
     rules: RuleService  # store rules in CEL, and their test
     reviews: ReviewService  # the review queue and its verdicts
+    risk_records: SqlRiskRecords  # the shadow's scores, the backtests, the model roles (DESIGN 14)
+    model_operations: ModelOperations  # promote a model version, start or stop its shadow
+    model_page: ModelPageService  # the console's model page, and who may change the model from it
     _closers: list[Any] = field(default_factory=list)
 
     def close(self) -> None:
@@ -118,7 +125,10 @@ def build(settings: Settings, *, clock: Clock | None = None, background_sweep: b
     processor = load_processor(settings.processor, settings)  # a missing or broken plugin fails here, at start
     connectors = ConnectorClient(metrics=ConnectorMetrics(observer.registry),
                                  allow_private_urls=settings.allow_private_urls)
-    risk_model = ModelProvider(settings.model_path())
+    risk_records = SqlRiskRecords(engine)
+    model_store = ModelStore(settings.model_path())
+    risk_model = ModelProvider(model_store, roles=risk_records.roles.read, check_every_s=settings.model_check_s)
+    model_operations = ModelOperations(model_store, risk_records.roles, now=clock.now)
     palm = PalmService(store=SqlPalmStore(uow), index=PalmIndex(dimension=settings.palm_dimension),
                        cipher=lambda: TemplateCipher(settings.secret_key), clock=clock,
                        secret=settings.secret_bytes, dimension=settings.palm_dimension,
@@ -131,7 +141,7 @@ def build(settings: Settings, *, clock: Clock | None = None, background_sweep: b
         Channel.QR_CODE: QrHandler(identity=connectors),
         Channel.BADGE: BadgeHandler(identity=connectors),
     }
-    risk = StrategyAssessor(uow=uow, scorer=risk_model, connector=connectors)
+    risk = StrategyAssessor(uow=uow, scorer=risk_model, connector=connectors, shadow=risk_model.shadow)
     # SQLite shares one fsync among concurrent decisions; PostgreSQL groups commits itself.
     decision_log = GroupCommitLog(uow) if settings.is_sqlite else DirectDecisionLog(uow)
     # The payments use cases share the gate's units of work, so SQLite writers still queue in one line.
@@ -158,9 +168,11 @@ def build(settings: Settings, *, clock: Clock | None = None, background_sweep: b
         trip_views=TripViews(queries, SqlHoldSummaries(uow)),
         rate_limits=rate_limits_from(settings),
         lists=ListService(uow, clock), rules=RuleService(uow, clock, rule_compiler, rule_book),
-        reviews=ReviewService(uow, clock))
+        reviews=ReviewService(uow, clock), risk_records=risk_records, model_operations=model_operations,
+        model_page=ModelPageService(model_operations, risk_records, admins=frozenset(settings.model_admin_emails.split(","))))
     container._closers.append(connectors.close)
     container._closers.append(container.rate_limits.close)
+    container._closers.append(risk_model.close)
     if isinstance(decision_log, GroupCommitLog):
         container._closers.append(decision_log.close)
     close_processor = getattr(processor, "close", None)

@@ -42,7 +42,13 @@ class Settings(BaseSettings):
     # trip must close within 60 s of its maxTripMinutes, so 45 s is the most (45 x 1.2 = 54 s).
     # 0: no sweep in the background, for a deployment that runs `entrygate trips sweep` itself.
     sweep_interval_s: float = Field(default=30.0, ge=0, le=45)
-    model_dir: str | None = None
+    model_dir: str | None = None  # the model store (default ./models); the bundled model is always its first version
+    # How often every process reads which model is current and which is the shadow (DESIGN 14: a
+    # promotion reaches every process within 10 s).
+    model_check_s: float = Field(default=5.0, gt=0, le=10)
+    # Console users (emails, comma-separated) who may promote or shadow a model from the console's
+    # model page; a model serves every retailer, so by default nobody may (the CLI is the operator's).
+    model_admin_emails: str = ""
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     cache_ttl_s: float = Field(default=2.0, ge=0)
     log_level: str = "INFO"

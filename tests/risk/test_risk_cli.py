@@ -17,8 +17,8 @@ def test_train_on_simulated_history_then_evaluate_with_plots(tmp_path, monkeypat
     models, plots = tmp_path / "models", tmp_path / "plots"
     result = runner.invoke(cli.app, ["train", "--simulated", "800", "--seed", "2", "--model-dir", str(models)])
     assert result.exit_code == 0, result.output
-    version = current_version(models)
-    assert version and version in result.output and "ROC AUC" in result.output
+    version = current_version(models)  # standalone: the directory's pointer file records the promotion
+    assert version and "ROC AUC" in result.output and result.stdout.strip().splitlines()[-1] == f"version: {version}"
     result = runner.invoke(cli.app, ["evaluate", "--simulated", "400", "--model-dir", str(models),
                                      "--plots", str(plots)])
     assert result.exit_code == 0, result.output
@@ -64,3 +64,25 @@ def test_a_plain_tuple_source_is_accepted(history, tmp_path):
 @pytest.mark.parametrize("args", [["train", "--simulated", "5"], ["nonsense"]])
 def test_bad_arguments_are_refused(args):
     assert runner.invoke(cli.app, args).exit_code != 0
+
+
+def test_train_against_the_platform_database_promotes_there_unless_told_not_to(db_url, tmp_path):
+    from entrygate.adapters.db.engine import make_engine
+    from entrygate.adapters.db.risk_models import SqlModelRoles
+    from entrygate.cli.main import app as entrygate_cli
+
+    models = tmp_path / "models"
+    args = ["risk", "train", "--simulated", "300", "--database-url", db_url, "--model-dir", str(models)]
+    kept = runner.invoke(entrygate_cli, [*args, "--no-promote"])
+    assert kept.exit_code == 0, kept.output
+    saved = kept.stdout.strip().splitlines()[-1].removeprefix("version: ")
+    engine = make_engine(db_url, pool_size=1)
+    try:
+        roles = SqlModelRoles(engine)
+        assert saved in list_versions(models) and roles.read().current is None
+        promoted = runner.invoke(entrygate_cli, args)
+        assert promoted.exit_code == 0, promoted.output
+        version = promoted.stdout.strip().splitlines()[-1].removeprefix("version: ")
+        assert roles.read().current == version and current_version(models) is None
+    finally:
+        engine.dispose()

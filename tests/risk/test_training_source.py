@@ -23,6 +23,7 @@ from entrygate.adapters.clock import FixedClock
 from entrygate.adapters.db import tables as t
 from entrygate.adapters.db.engine import make_engine
 from entrygate.adapters.db.mapping import store_to_json
+from entrygate.adapters.db.risk_models import SqlModelRoles
 from entrygate.adapters.db.training import FRAUD_WINDOW, read_training_data, replay_entries
 from entrygate.bootstrap import build
 from entrygate.domain.cards import CardCredential, instrument_id
@@ -31,8 +32,9 @@ from entrygate.domain.decision import EntryEvent
 from entrygate.domain.keys import KeyKind
 from entrygate.risk import cli as risk_cli
 from entrygate.risk.features import RiskFeatures, to_vector
+from entrygate.risk.model_store import ModelStore
 from entrygate.risk.sources import NotEnoughHistory
-from entrygate.risk.store import current_version, load_current, model_path
+from entrygate.risk.store import current_version, model_path
 from entrygate.services.auth import Principal
 from entrygate.services.payments.feedback import PaymentReport
 from entrygate.settings import Settings
@@ -316,9 +318,11 @@ def test_entrygate_risk_train_from_the_database_end_to_end(db_url, tmp_path: Pat
     result = runner.invoke(app, ["risk", "train", "--database-url", db_url, "--model-dir", str(models)])
     assert result.exit_code == 0, result.output
     assert "recorded history in" in result.output and "simulated" not in result.output
-    version = current_version(models)
-    assert version and model_path(models, version).is_file() and version in result.output
-    trained_on = load_current(models).metadata["training_data"]
+    # The last line names the version, which the platform database now records as current (DESIGN 14).
+    version = result.stdout.strip().splitlines()[-1].removeprefix("version: ")
+    assert version == _recorded_current(db_url) and model_path(models, version).is_file()
+    assert current_version(models) is None  # the directory's pointer file is for standalone use only
+    trained_on = ModelStore(models).load(version).metadata["training_data"]
     assert trained_on["source"] == "database" and trained_on["rows"] == reported
 
     # evaluate finds the model through ENTRYGATE_MODEL_DIR, and says the entries are in-sample
@@ -337,7 +341,15 @@ def test_too_little_history_falls_back_to_the_simulated_one(db_url, tmp_path: Pa
     result = runner.invoke(app, ["risk", "train", "--database-url", db_url, "--model-dir", str(models)])
     assert result.exit_code == 0, result.output
     assert "not enough labelled history" in result.output and "simulated history of 600" in result.output
-    assert load_current(models).metadata["training_data"]["source"] == "simulated"
+    assert ModelStore(models).load(_recorded_current(db_url)).metadata["training_data"]["source"] == "simulated"
+
+
+def _recorded_current(db_url: str) -> str | None:
+    engine = make_engine(db_url, pool_size=1)
+    try:
+        return SqlModelRoles(engine).read().current
+    finally:
+        engine.dispose()
 
 
 def test_an_unreachable_database_is_an_error_without_the_password(tmp_path: Path):

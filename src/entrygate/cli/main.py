@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -245,6 +247,35 @@ def _recorded_history(database_url: str | None, **options):  # noqa: ANN003, ANN
     return read_training_data(settings.sqlalchemy_url, **options)
 
 
+@contextmanager
+def _risk_records(database_url: str | None) -> Iterator[object]:  # risk.operations.RiskRecordsFactory
+    """The platform database's model roles, shadow scores and backtests, for ``entrygate risk``."""
+    from entrygate.adapters.db.engine import make_engine
+    from entrygate.adapters.db.risk_models import SqlRiskRecords
+    from entrygate.adapters.db.training import describe
+    from entrygate.risk.operations import RiskRecordsUnavailable
+    from entrygate.services.ports.storage import StorageError
+
+    settings = Settings(database_url=database_url) if database_url else Settings()
+    url = settings.sqlalchemy_url
+    if settings.is_sqlite and not _sqlite_file_exists(url):
+        raise RiskRecordsUnavailable(f"there is no database at {describe(url)}")
+    engine = make_engine(url, pool_size=1)
+    try:
+        yield SqlRiskRecords(engine)
+    except StorageError as exc:
+        raise RiskRecordsUnavailable(f"{describe(url)}: {exc}") from exc
+    finally:
+        engine.dispose()
+
+
+def _sqlite_file_exists(url: str) -> bool:
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    return database in (None, "", ":memory:") or Path(database).exists()
+
+
 def _register_features() -> None:
     """Sub-commands that live with their features; none is optional, so a broken import fails loudly."""
     from entrygate.cli import demo, simulate
@@ -254,7 +285,7 @@ def _register_features() -> None:
 
     app.command("demo")(demo.demo)
     app.command("simulate")(simulate.simulate)
-    app.add_typer(make_risk_app(database_source=_recorded_history), name="risk")
+    app.add_typer(make_risk_app(database_source=_recorded_history, records=_risk_records), name="risk")
     app.add_typer(retailer_app, name="retailer")
     app.add_typer(gate_app, name="gate")
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from entrygate.console import routes_access, routes_auth, routes_risk_ops, routes_stores, routes_traffic, routes_trips
+from entrygate.console import (
+    routes_access,
+    routes_auth,
+    routes_models,
+    routes_risk_ops,
+    routes_stores,
+    routes_traffic,
+    routes_trips,
+)
 from entrygate.console.web import STATIC
 
 
@@ -16,4 +24,5 @@ def install(app: FastAPI) -> None:
     app.include_router(routes_trips.router)
     app.include_router(routes_access.router)
     app.include_router(routes_risk_ops.router)
+    app.include_router(routes_models.router)
     app.mount("/console/static", StaticFiles(directory=str(STATIC)), name="console-static")

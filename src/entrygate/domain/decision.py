@@ -35,6 +35,15 @@ class RiskAssessment:
     allow_listed: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class ShadowAssessment:
+    """A candidate model's view of the same entry (DESIGN 14): stored and shown, never deciding."""
+
+    model_version: str
+    score: int
+    level: str
+
+
 @dataclass(slots=True)
 class Decision:
     """The outcome of one entry request, built up as the checks run."""
@@ -44,6 +53,7 @@ class Decision:
     decided_by: DecidedBy = DecidedBy.PLATFORM
     visitor: Visitor | None = None
     risk: RiskAssessment | None = None
+    shadow: ShadowAssessment | None = None  # the shadow model's score; the gate never hears it
     authorized_amount: Money | None = None
     instrument_id: str | None = None
     trip_id: str | None = None

@@ -119,6 +119,10 @@ class DecisionRecord:
     model_version: str | None = None  # the risk model version that scored it (DESIGN 14)
     risk_detail: dict | None = None  # ``domain.risk_ops.RiskDetail.to_json``: explanation, lists, rules
     policy_denied: bool = False  # refused by the store's policy, not the card: not an entry of its risk history
+    # What the shadow model (DESIGN 14) said of this entry; never part of the gate's answer.
+    shadow_model_version: str | None = None
+    shadow_score: int | None = None
+    shadow_level: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""``entrygate risk train`` and ``entrygate risk evaluate`` (DESIGN 7).
+"""``entrygate risk train`` and ``entrygate risk evaluate`` (DESIGN 7); the model operations
+(``versions``, ``promote``, ``shadow``, ``backtest``, DESIGN 14) are in ``cli_ops.py``.
 
 Where the labelled entries come from, the first that applies:
 
@@ -10,9 +11,11 @@ Where the labelled entries come from, the first that applies:
    simulated history instead;
 4. otherwise the simulated history, and the command says so.
 
-Models go to ``--model-dir`` (``ENTRYGATE_MODEL_DIR``, the directory the platform serves from;
-default ``./models``): a new versioned file, then the ``current`` pointer. Run standalone (no
-database source) with ``python -m entrygate.risk.cli``.
+Models go to ``--model-dir`` (``ENTRYGATE_MODEL_DIR``, the model store the platform serves from;
+default ``./models``): a new versioned file, which ``train`` then promotes (``--no-promote``: not)
+by recording it as current in the platform database (``records``, wired by ``entrygate``); it
+prints ``version: <VERSION>`` last. Run standalone (no database) with ``python -m
+entrygate.risk.cli``: there the directory's ``current`` pointer file records the promotion.
 """
 from __future__ import annotations
 
@@ -28,9 +31,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from entrygate.risk.cli_ops import register as register_operations
+from entrygate.risk.model_store import DEFAULT_MODEL_DIR, ModelStore
+from entrygate.risk.operations import ModelOperations, RiskRecordsFactory, RiskRecordsUnavailable, UnknownModelVersion
 from entrygate.risk.sources import DatabaseSource, NotEnoughHistory, TrainingData, TrainingSource, TrainingSourceError
 
-DEFAULT_MODEL_DIR = Path("models")
 DEFAULT_SIMULATED = 20_000
 DEFAULT_EVALUATION_SIMULATED = 8_000
 EVALUATION_SEED_OFFSET = 1_000  # why: evaluate on a population the model was not trained on
@@ -105,9 +110,25 @@ def metrics_table(summary: dict, *, title: str) -> Table:
 
 
 def make_app(*, training_source: TrainingSource | None = None,
-             database_source: DatabaseSource | None = None) -> typer.Typer:
-    """The ``risk`` sub-app; ``database_source`` reads labelled entries from the platform database."""
-    app = typer.Typer(name="risk", help="Train and evaluate the risk model.", no_args_is_help=True)
+             database_source: DatabaseSource | None = None,
+             records: RiskRecordsFactory | None = None) -> typer.Typer:
+    """The ``risk`` sub-app; ``database_source`` reads labelled entries from the platform database,
+    ``records`` opens the platform database's model roles, shadow scores and backtests."""
+    app = typer.Typer(name="risk", help="Train, evaluate, promote, shadow and backtest the risk model.",
+                      no_args_is_help=True)
+    register_operations(app, records)
+
+    def served_current(store: ModelStore, database_url: str | None, console: Console) -> str | None:
+        """The version the platform serves: the database's record, else the store's default."""
+        if records is None:
+            return store.default_version()
+        try:
+            with records(database_url) as db:
+                return ModelOperations(store, db.roles, now=lambda: datetime.now(UTC)).served().current
+        except RiskRecordsUnavailable as exc:
+            console.print(f"[yellow]cannot read the current version from the database ({escape(str(exc))}); "
+                          "using the model store's default[/yellow]")
+            return store.default_version()
 
     def labelled(*, simulated: int | None, default_simulated: int, seed: int, database_url: str | None,
                  since: datetime | None, console: Console) -> TrainingData:
@@ -158,10 +179,25 @@ def make_app(*, training_source: TrainingSource | None = None,
                                 calibration=calibration.value, progress=advance)
             progress.update(task, total=rounds[0], completed=rounds[0])  # stopped early: the bar ends full
         model.metadata["training_data"] = data.provenance or {"source": "wired", "rows": int(len(data.y))}
-        path = save_model(model, model_dir, make_current=promote)
-        console.print(metrics_table(model.metadata["metrics"], title=f"held-out test split, {model.version}"))
-        state = "now current" if promote else "saved, not current"
+        # Standalone (no platform database) the directory's pointer file is the record of what is current.
+        path = save_model(model, model_dir, make_current=promote and records is None)
+        version = str(model.version)
+        console.print(metrics_table(model.metadata["metrics"], title=f"held-out test split, {version}"))
+        failed = None
+        if promote and records is not None:
+            try:
+                with records(database_url) as db:
+                    ModelOperations(ModelStore(model_dir), db.roles, now=lambda: datetime.now(UTC)).promote(version)
+            except (RiskRecordsUnavailable, UnknownModelVersion) as exc:
+                failed = exc
+        state = "saved, not current" if not promote or failed else "now current in every process within 10 s"
         console.print(f"{model.metadata['trees']} trees; wrote [bold]{escape(str(path))}[/bold] ({state})")
+        if failed is not None:
+            console.print(f"[red]not promoted: {escape(str(failed))}; `entrygate risk promote {version}` "
+                          "makes it current[/red]")
+        typer.echo(f"version: {version}")
+        if failed is not None:
+            raise typer.Exit(1)
 
     @app.command()
     def evaluate(model_dir: ModelDir = DEFAULT_MODEL_DIR, database_url: DatabaseUrl = None,
@@ -173,17 +209,18 @@ def make_app(*, training_source: TrainingSource | None = None,
         """Report the current model's quality on labelled entries; optionally write plots."""
         from entrygate.risk.evaluate import evaluate as evaluate_model
         from entrygate.risk.evaluate import plot_report
-        from entrygate.risk.scorer import default_model_dir
-        from entrygate.risk.store import ModelNotFound, current_version, load_current
+        from entrygate.risk.store import ModelNotFound
 
         console = Console()
-        directory = model_dir
-        if current_version(directory) is None:
-            directory = default_model_dir()
-            console.print(f"[yellow]no current model in {escape(str(model_dir))}; "
+        store = ModelStore(model_dir)
+        version = served_current(store, database_url, console)
+        if version is not None and version == store.bundled_version:
+            console.print(f"[yellow]no trained model is current for {escape(str(model_dir))}; "
                           "evaluating the bundled model[/yellow]")
         try:
-            model = load_current(directory)
+            if version is None:
+                raise ModelNotFound(f"no risk model in {model_dir} and none bundled")
+            model = store.load(version)
         except ModelNotFound as exc:
             console.print(f"[red]{escape(str(exc))}[/red]")
             raise typer.Exit(1) from exc
@@ -202,7 +239,12 @@ def make_app(*, training_source: TrainingSource | None = None,
             report = evaluate_model(model, data.X, data.y, data.losses, trip_values=data.trip_values)
         console.print(metrics_table(report.summary(), title=f"risk model {model.version}"))
         if plots is not None:
-            for path in plot_report(report, plots):
+            try:
+                written = plot_report(report, plots)
+            except ImportError:
+                console.print("[yellow]plots need matplotlib: pip install 'entrygate[plots]'[/yellow]")
+                written = []
+            for path in written:
                 console.print(f"wrote {escape(str(path))}")
 
     return app

@@ -48,10 +48,24 @@ def exit_answer(o: ExitOutcome) -> dict[str, Any]:
 
 
 def decision_view(record: DecisionRecord) -> dict[str, Any]:
-    """A stored decision in the retailer's list: the gate's answer, and where and when it was given."""
+    """A stored decision in the retailer's list: the gate's answer, and where and when it was given.
+
+    When a shadow model scored the entry (DESIGN 14), ``risk.shadow`` says what it would have
+    said; the gate's own answer never carries it.
+    """
     d = GateDecision.of(record)
     view = {**decision_answer(d), "storeId": record.store_id, "gateId": record.gate_id,
             "channel": record.channel, "decidedAt": record.decided_at.isoformat().replace("+00:00", "Z")}
     if d.detail.rule_failures:  # recorded on the decision, for the console and the retailer's own checks
         view["ruleFailures"] = [{"name": f.name, "error": f.error} for f in d.detail.rule_failures]
+    shadow = shadow_view(record)
+    if shadow is not None and view["risk"] is not None:
+        view["risk"] = {**view["risk"], "shadow": shadow}
     return view
+
+
+def shadow_view(record: DecisionRecord) -> dict[str, Any] | None:
+    """``{"modelVersion", "score", "level"}`` of the shadow model's score of a decision, or None."""
+    if record.shadow_model_version is None or record.shadow_score is None:
+        return None
+    return {"modelVersion": record.shadow_model_version, "score": record.shadow_score, "level": record.shadow_level}

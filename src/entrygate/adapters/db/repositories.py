@@ -303,7 +303,8 @@ def _decision(row) -> DecisionRecord:  # noqa: ANN001
         risk_score=row.risk_score, risk_level=row.risk_level, authorized_amount=row.authorized_amount,
         currency=row.currency, latency_ms=float(row.latency_ms), event_time=row.event_time,
         decided_at=row.decided_at, preauth_id=row.preauth_id, model_version=row.model_version,
-        risk_detail=row.risk_detail, policy_denied=bool(row.policy_denied))
+        risk_detail=row.risk_detail, policy_denied=bool(row.policy_denied),
+        shadow_model_version=row.shadow_model_version, shadow_score=row.shadow_score, shadow_level=row.shadow_level)
 
 
 _BY_EVENT = select(t.decisions).where(and_(t.decisions.c.gate_pk == bindparam("gate"),

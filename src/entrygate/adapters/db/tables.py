@@ -360,3 +360,31 @@ reviews = Table(
     UniqueConstraint("gate_pk", "event_id", name="uq_reviews_gate_event"),
     Index("ix_reviews_store_created", "store_id", "created_at"),
 )
+
+
+# --- Risk models (migration 0012): the current and shadow versions, shadow scores, backtests ------
+# One row per role ("current", "shadow"); every process reads them every few seconds.
+risk_model_roles = Table(
+    "risk_model_roles", metadata,
+    Column("role", String(16), primary_key=True),
+    Column("version", String(64)),  # NULL: no shadow (a current row always names a version)
+    Column("changed_at", UTCDateTime, nullable=False),
+)
+
+# What the shadow model said of a decision, stored with it; the answer never carries it.
+decisions.append_column(Column("shadow_model_version", String(64)))
+decisions.append_column(Column("shadow_score", Integer))
+decisions.append_column(Column("shadow_level", String(8)))
+SHADOWED = "shadow_model_version IS NOT NULL"
+Index("ix_decisions_shadowed", decisions.c.shadow_model_version, decisions.c.decision_id,
+      sqlite_where=text(SHADOWED), postgresql_where=text(SHADOWED))
+
+# Each `entrygate risk backtest` run: its figures and the plot it wrote, for the console's model page.
+risk_backtests = Table(
+    "risk_backtests", metadata,
+    Column("backtest_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("ran_at", UTCDateTime, nullable=False),
+    Column("candidate", String(64), nullable=False),
+    Column("figures", JSON, nullable=False),
+    Column("plot_png", LargeBinary),
+)

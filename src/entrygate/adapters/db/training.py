@@ -94,6 +94,7 @@ class ReplayedEntry:
     history: InstrumentHistory
     features: RiskFeatures | None  # None only when the instrument has no row to read the card from
     outcome: Outcome | None  # None: denied (no trip), or a trip never reported (outcome unknown)
+    store_id: str = ""  # the store the entry was presented at
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,7 +274,7 @@ def _replay_instrument(instrument_id: str, rows: Iterable[Any], labels: tuple[_L
             outcome = outcome_of(decided_at=now, total=total, settled=settled, reported=reported,
                                  trip_risks=trip_risks.get(trip_id, ()), fraud_times=fraud_times,
                                  fraud_window=fraud_window)
-        yield ReplayedEntry(decision_id, instrument_id, trip_id, now, history, features, outcome)
+        yield ReplayedEntry(decision_id, instrument_id, trip_id, now, history, features, outcome, store_id)
 
         declined = not _DECLINES.isdisjoint(reasons or ())
         entries, declines, declines_day = entries + 1, declines + declined, declines_day + declined

@@ -277,7 +277,9 @@ def _decision_record(ctx: EntryContext, d: Decision, latency_ms: float) -> Decis
         authorized_amount=amount.amount if amount else None, currency=amount.currency if amount else None,
         latency_ms=latency_ms, event_time=event.timestamp,
         decided_at=ctx.now, preauth_id=d.preauth_id, model_version=d.risk.model_version if d.risk else None,
-        risk_detail=d.detail().to_json(), policy_denied=d.policy_denied)
+        risk_detail=d.detail().to_json(), policy_denied=d.policy_denied,
+        shadow_model_version=d.shadow.model_version if d.shadow else None,
+        shadow_score=d.shadow.score if d.shadow else None, shadow_level=d.shadow.level if d.shadow else None)
 
 
 def _review(ctx: EntryContext) -> Review:
@@ -307,7 +309,7 @@ def _passback_denial(d: Decision) -> Decision:
 
     It keeps the hold's id (``preauth_id``) so that the stored denial says which hold to release.
     """
-    denied = Decision(visitor=d.visitor, risk=d.risk, instrument_id=d.instrument_id, preauth_id=d.preauth_id)
+    denied = Decision(visitor=d.visitor, risk=d.risk, shadow=d.shadow, instrument_id=d.instrument_id, preauth_id=d.preauth_id)
     return denied.deny(ReasonCode.ALREADY_INSIDE)
 
 

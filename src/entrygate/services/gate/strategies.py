@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from entrygate.domain.channels import DecidedBy, FallbackDecision, RiskStrategy
-from entrygate.domain.decision import RiskAssessment
+from entrygate.domain.decision import RiskAssessment, ShadowAssessment
 from entrygate.domain.reasons import ReasonCode
 from entrygate.domain.risk_policy import HardFacts, RiskRecommendation, recommend
 from entrygate.risk.features import RiskFeatures
@@ -31,7 +31,7 @@ from entrygate.services.ports.connectors import (
     ShopperAuthorizationConnector,
     auth_event_id,
 )
-from entrygate.services.ports.risk import Scorer
+from entrygate.services.ports.risk import Scorer, ShadowScorer
 from entrygate.services.ports.storage import UnitOfWorkFactory
 
 log = structlog.get_logger("entrygate.risk")
@@ -39,10 +39,12 @@ log = structlog.get_logger("entrygate.risk")
 
 class StrategyAssessor:
     def __init__(self, *, uow: UnitOfWorkFactory, scorer: Callable[[], Scorer],
-                 connector: ShopperAuthorizationConnector) -> None:
+                 connector: ShopperAuthorizationConnector,
+                 shadow: Callable[[], ShadowScorer | None] | None = None) -> None:
         self._uow = uow
         self._scorer = scorer
         self._connector = connector
+        self._shadow = shadow
 
     def assess(self, ctx: EntryContext) -> None:
         strategy = ctx.store.risk_strategy
@@ -86,8 +88,29 @@ class StrategyAssessor:
         if ctx.allow_listed:
             return recommend(probability=0.0, tolerance=ctx.store.risk_tolerance,
                              authorized_amount=ctx.store.authorized_amount, facts=facts)
-        return self._scorer().recommend(features, tolerance=ctx.store.risk_tolerance,
-                                        authorized_amount=ctx.store.authorized_amount, facts=facts)
+        recommendation = self._scorer().recommend(features, tolerance=ctx.store.risk_tolerance,
+                                                  authorized_amount=ctx.store.authorized_amount, facts=facts)
+        if self._shadow is not None:
+            ctx.decision.shadow = self._shadow_assessment(ctx, features, facts)
+        return recommendation
+
+    def _shadow_assessment(self, ctx: EntryContext, features: RiskFeatures, facts: HardFacts) -> ShadowAssessment | None:
+        """The shadow model's score of the same entry (DESIGN 14): never decides, never fails the decision.
+
+        Why in line and not after the answer: it is one more walk of the compiled trees (tens of
+        microseconds, the model is already loaded by the periodic check), and done here it is stored
+        in the decision's own row, with no second write per decision.
+        """
+        try:
+            scorer = self._shadow()
+            if scorer is None:
+                return None
+            seen = scorer.recommend(features, tolerance=ctx.store.risk_tolerance,
+                                    authorized_amount=ctx.store.authorized_amount, facts=facts)
+            return ShadowAssessment(str(scorer.version), seen.score, seen.level.value)
+        except Exception as exc:  # noqa: BLE001 - a failing candidate is skipped, the decision goes on
+            log.warning("shadow_score_skipped", store_id=ctx.store.store_id, error=f"{type(exc).__name__}: {exc}")
+            return None
 
     def _ask_retailer(self, ctx: EntryContext, *, recommendation: RiskRecommendation | None) -> None:
         assert ctx.card is not None and ctx.instrument_id is not None and ctx.trip_id is not None

@@ -18,3 +18,9 @@ class Scorer(Protocol):
                   facts: HardFacts = ...) -> RiskRecommendation:
         """Score the entry and apply the store's policy (its tolerance, the hard facts) to the score."""
         ...
+
+
+class ShadowScorer(Scorer, Protocol):
+    """A candidate model scored beside the current one (DESIGN 14); its version names it."""
+
+    version: str | None

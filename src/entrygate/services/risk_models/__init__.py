@@ -1,0 +1,1 @@
+"""Risk model operations for the console: the model page, promotion and the shadow (DESIGN 14)."""
