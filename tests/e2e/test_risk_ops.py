@@ -5,11 +5,10 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from datetime import UTC, datetime
 
 import pytest
 
-from support.server import card, entry, new_par
+from support.server import card, daytime_zone, entry, new_par
 
 T0 = int(time.time() * 1000)
 
@@ -47,13 +46,6 @@ def put_rules(platform, store, rules: list) -> list:
     r = platform.http.put(f"/v1/stores/{store.store_id}/rules", json=rules, headers=platform.as_retailer(store))
     assert r.status_code == 200, r.text
     return r.json()
-
-
-def daytime_zone() -> str:
-    """A time zone where it is early afternoon now: the model weighs the hour (night entries score higher), and
-    these tests are about lists, rules and history, not the clock."""
-    offset = (13 - datetime.now(UTC).hour + 12) % 24 - 12  # -12 .. +11 hours from UTC
-    return "UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"  # POSIX: Etc/GMT-2 is two hours ahead of UTC
 
 
 def managed(platform, **config):

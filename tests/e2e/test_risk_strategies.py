@@ -8,9 +8,16 @@ import uuid
 import pytest
 
 from retailer.harness import LoopbackRetailer, Reply, closed_port_url
-from support.server import card, entry, new_par
+from support.server import card, daytime_zone, entry, new_par
 
 T0 = int(time.time() * 1000)
+
+
+@pytest.fixture(autouse=True)
+def _stores_at_daytime(platform, monkeypatch):
+    """Every store here keeps the store's afternoon: what these tests weigh is the strategy, not the hour."""
+    make = platform.store
+    monkeypatch.setattr(platform, "store", lambda *args, **config: make(*args, **{"timezone": daytime_zone(), **config}))
 
 
 def codes(answer: dict) -> list[str]:
