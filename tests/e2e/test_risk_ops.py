@@ -353,3 +353,26 @@ def test_a_visitor_block_stops_a_badge_and_lifting_it_lets_the_visitor_in(platfo
     assert denied["visitor"] == {"id": visitor, "type": "SHOPPER"}
     platform.http.delete(f"/v1/lists/block/items/{item['itemId']}", headers=platform.as_retailer(store))
     assert platform.enter(store, badge).json()["decision"] == "OPEN"
+
+
+# --- the audit of risk operations (DESIGN 15) -----------------------------------------------------------
+
+def test_list_rule_and_verdict_changes_are_in_the_audit_log_and_a_refused_one_is_not(platform):
+    store, _, review = _reviewed_entry(platform)  # its rules were put: "everyone" -> REVIEW
+    mine = platform.as_retailer(store)
+    item = add_item(platform, store, "allow", type="VISITOR", value="member-42", note="regular")
+    assert platform.http.delete(f"/v1/lists/allow/items/{item['itemId']}", headers=mine).status_code == 204
+    assert platform.http.put(f"/v1/stores/{store.store_id}/rules", json=[{"name": "bad", "when": "partySize +",
+                                                                          "action": "DENY"}], headers=mine).status_code == 400
+    assert platform.http.post(f"/v1/reviews/{review['reviewId']}", json={"outcome": "OK"}, headers=mine).status_code == 200
+    entries = platform.http.get("/v1/audit", headers=mine).json()["entries"]
+    risk_ops = {"review.decided", "listItem.removed", "listItem.added", "rules.replaced"}
+    mine_only = [e for e in entries if e["action"] in risk_ops]
+    assert [e["action"] for e in mine_only] == ["review.decided", "listItem.removed", "listItem.added", "rules.replaced"]
+    by_action = {e["action"]: e for e in mine_only}
+    assert by_action["listItem.added"]["after"] == item and by_action["listItem.removed"]["before"] == item
+    assert by_action["rules.replaced"]["after"]["rules"][0]["name"] == "everyone"
+    assert by_action["rules.replaced"]["before"] == {"rules": []}
+    assert by_action["review.decided"]["before"]["outcome"] is None
+    assert by_action["review.decided"]["after"]["outcome"] == "OK"
+    assert all(e["actor"]["type"] == "RETAILER_KEY" for e in mine_only)

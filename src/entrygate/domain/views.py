@@ -5,9 +5,11 @@ Connector secrets appear as ``"secretSet": true``; a key or a password hash neve
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from entrygate.domain.records import Gate, Retailer, RetailerUser
+from entrygate.domain.risk_ops import ListItem, Review
 from entrygate.domain.store import StoreConfig
 
 
@@ -40,3 +42,19 @@ def user_view(user: RetailerUser) -> dict[str, Any]:
 
 def retailer_view(retailer: Retailer) -> dict[str, Any]:
     return {"retailerId": retailer.retailer_id, "name": retailer.name}
+
+
+def _time(at: datetime | None) -> str | None:
+    return at.isoformat().replace("+00:00", "Z") if at else None
+
+
+def item_view(item: ListItem) -> dict[str, Any]:
+    return {"itemId": item.item_id, "list": item.list_name.path, "type": item.item_type.value, "value": item.value,
+            "note": item.note, "expiresAt": _time(item.expires_at), "createdAt": _time(item.created_at),
+            "source": item.source.value}
+
+
+def review_view(review: Review) -> dict[str, Any]:
+    return {"reviewId": review.review_id, "storeId": review.store_id, "eventId": review.event_id,
+            "shoppingTripId": review.trip_id, "visitorId": review.visitor_id, "rule": review.rule,
+            "createdAt": _time(review.created_at), "outcome": review.outcome.value if review.outcome else None}

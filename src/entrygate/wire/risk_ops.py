@@ -14,14 +14,13 @@ from entrygate.domain.money import Money
 from entrygate.domain.risk_ops import (
     MAX_NOTE,
     ItemType,
-    ListItem,
     ListName,
-    Review,
     ReviewOutcome,
     Rule,
     RuleAction,
     RulesOutcome,
 )
+from entrygate.domain.views import item_view, review_view  # noqa: F401 - the views live with the others
 from entrygate.services.errors import NotFound
 from entrygate.services.risk_ops.lists import NewItem
 from entrygate.wire.schemas import Model, MoneyIn
@@ -87,12 +86,6 @@ class ListItemsOut(BaseModel):
 
 LIST_ITEM_EXAMPLE = {"type": "INSTRUMENT", "value": "ins_7Qk2mX9pL4vN8sR1tY6wZ3aB", "note": "regular, card tester false alarm",
                      "expiresAt": "2027-01-31T00:00:00Z"}
-
-
-def item_view(item: ListItem) -> dict[str, Any]:
-    return {"itemId": item.item_id, "list": item.list_name.path, "type": item.item_type.value, "value": item.value,
-            "note": item.note, "expiresAt": _time(item.expires_at), "createdAt": _time(item.created_at),
-            "source": item.source.value}
 
 
 # --- rules ------------------------------------------------------------------------------------------
@@ -181,9 +174,3 @@ class ReviewOut(BaseModel):
 
 class ReviewsOut(BaseModel):
     reviews: list[ReviewOut]
-
-
-def review_view(review: Review) -> dict[str, Any]:
-    return {"reviewId": review.review_id, "storeId": review.store_id, "eventId": review.event_id,
-            "shoppingTripId": review.trip_id, "visitorId": review.visitor_id, "rule": review.rule,
-            "createdAt": _time(review.created_at), "outcome": review.outcome.value if review.outcome else None}

@@ -10,8 +10,11 @@ from datetime import datetime
 
 import structlog
 
+from entrygate.domain.audit import Target
 from entrygate.domain.cards import new_id
 from entrygate.domain.risk_ops import MAX_NOTE, ItemSource, ItemType, ListItem, ListName, check_item_value
+from entrygate.domain.views import item_view
+from entrygate.services.admin import audit
 from entrygate.services.auth import Principal
 from entrygate.services.errors import InvalidRequest, NotFound
 from entrygate.services.ports.clock import Clock
@@ -64,6 +67,8 @@ class ListService:
             if uow.retailers.get(owner) is None:
                 raise InvalidRequest(f"retailerId: unknown retailer {owner}", fields=["retailerId"])
             uow.risk_lists.add(item)
+            audit.record(uow, principal, "listItem.added", Target("listItem", item.item_id), retailer_id=owner,
+                         after=item_view(item), at=now)
             uow.commit()
         log.info("list_item_added", retailer_id=owner, list=list_name.value, item_id=item.item_id,
                  type=item.item_type.value)
@@ -87,6 +92,8 @@ class ListService:
             item = self._visible(uow.risk_lists.get(item_id), principal, list_name, item_id)
             if not uow.risk_lists.delete(item_id):
                 raise NotFound(f"list item {item_id} not found")
+            audit.record(uow, principal, "listItem.removed", Target("listItem", item_id), retailer_id=item.retailer_id,
+                         before=item_view(item), at=self._clock.now())
             uow.commit()
         log.info("list_item_deleted", retailer_id=item.retailer_id, list=list_name.value, item_id=item_id,
                  source=item.source.value)

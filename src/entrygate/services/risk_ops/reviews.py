@@ -11,7 +11,10 @@ from dataclasses import replace
 
 import structlog
 
+from entrygate.domain.audit import Target
 from entrygate.domain.risk_ops import Review, ReviewOutcome
+from entrygate.domain.views import review_view
+from entrygate.services.admin import audit
 from entrygate.services.auth import Principal, store_in_scope
 from entrygate.services.errors import Conflict, NotFound
 from entrygate.services.ports.clock import Clock
@@ -48,6 +51,9 @@ class ReviewService:
                 if outcome is ReviewOutcome.FRAUD:
                     feedback_block(uow, retailer_id=store.retailer_id, instrument_id=review.instrument_id,
                                    note=f"review {review_id}: FRAUD", at=now)
+            decided = replace(review, outcome=outcome, decided_at=now)
+            audit.record(uow, principal, "review.decided", Target("review", review_id), retailer_id=store.retailer_id,
+                         store_id=review.store_id, before=review_view(review), after=review_view(decided), at=now)
             uow.commit()
         log.info("review_decided", store_id=review.store_id, review_id=review_id, outcome=outcome.value)
-        return replace(review, outcome=outcome, decided_at=now)
+        return decided

@@ -14,7 +14,9 @@ from typing import Any
 
 import structlog
 
+from entrygate.domain.audit import Target
 from entrygate.domain.risk_ops import MAX_RULES, Rule, RulesOutcome
+from entrygate.services.admin import audit
 from entrygate.services.auth import Principal, store_in_scope
 from entrygate.services.errors import InvalidRequest
 from entrygate.services.ports.clock import Clock
@@ -89,8 +91,13 @@ class RuleService:
         """Replace the store's rules at once; every rule is checked first, so a refusal changes nothing."""
         store = store_in_scope(self._uow, principal, store_id)
         self._check(rules, currency=store.currency)
+        now = self._clock.now()
         with self._uow(write=True) as uow:
-            version = uow.rules.put(store_id, rules, at=self._clock.now())
+            before = uow.rules.get(store_id)
+            version = uow.rules.put(store_id, rules, at=now)
+            audit.record(uow, principal, "rules.replaced", Target("storeRules", store_id), retailer_id=store.retailer_id,
+                         store_id=store_id, before={"rules": [r.to_json() for r in before.rules] if before else []},
+                         after={"rules": [r.to_json() for r in rules]}, at=now)
             uow.commit()
         self._book.forget(store_id)
         log.info("store_rules_replaced", store_id=store_id, rules=len(rules), version=version)
