@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from entrygate.adapters.clock import SystemClock
 from entrygate.adapters.db.console_store import SqlConsoleSessions, SqlSignInFailures
 from entrygate.adapters.db.dashboard_queries import SqlDashboardQueries
+from entrygate.adapters.db.decision_feed import SqlDecisionFeed
 from entrygate.adapters.db.engine import make_engine
 from entrygate.adapters.db.group_commit import GroupCommitLog
 from entrygate.adapters.db.hold_summaries import SqlHoldSummaries
@@ -30,6 +31,7 @@ from entrygate.services.auth import Authenticator
 from entrygate.services.catalog import Catalog
 from entrygate.services.console.auth import ConsoleAuthService
 from entrygate.services.console.dashboard import DashboardService
+from entrygate.services.events.feed import DecisionFeedService
 from entrygate.services.gate.admit import EntryService
 from entrygate.services.gate.card import CardHandler
 from entrygate.services.gate.decision_log import DirectDecisionLog
@@ -74,6 +76,7 @@ class Container:
     trip_closing: TripClosingService  # closing a trip by hand (its retailer or the operator)
     sweeper: TripSweeper  # the timeout and release sweeps; run in the background, or by `entrygate trips sweep`
     trip_views: TripViews  # the trip resource: trips with their holds
+    decision_feed: DecisionFeedService  # the decisions feed: every decision once, in commit order (DESIGN 13)
     _closers: list[Any] = field(default_factory=list)
 
     def close(self) -> None:
@@ -127,7 +130,8 @@ def build(settings: Settings, *, clock: Clock | None = None, background_sweep: b
         dashboard=DashboardService(uow=uow, queries=SqlDashboardQueries(engine), clock=clock),
         risk_model=risk_model, palm=palm, holds=holds, trip_closing=TripClosingService(payments, clock),
         sweeper=TripSweeper(payments, holds, clock, processor=processor),
-        trip_views=TripViews(queries, SqlHoldSummaries(uow)))
+        trip_views=TripViews(queries, SqlHoldSummaries(uow)),
+        decision_feed=DecisionFeedService(uow=uow, feed=SqlDecisionFeed(engine), secret=settings.secret_bytes))
     container._closers.append(connectors.close)
     if isinstance(decision_log, GroupCommitLog):
         container._closers.append(decision_log.close)

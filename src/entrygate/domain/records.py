@@ -1,11 +1,14 @@
 """Stored things: retailers, gates, payment instruments, trips, decision records."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from entrygate.domain.channels import GateDirection, TripStatus
+from entrygate.domain.decision_trace import ConnectorCall
 from entrygate.domain.trips import ClosedBy
 
 
@@ -113,6 +116,10 @@ class DecisionRecord:
     event_time: datetime
     decided_at: datetime
     preauth_id: str | None = None  # the hold this decision obtained; on a passback loser's denial, the one released
+    # For investigating it (``domain/decision_trace.py``, migration 0010): what the gate sent, minus its
+    # secrets, and every call made to decide it; None and () on decisions stored before.
+    gate_request: Mapping[str, Any] | None = None
+    connector_calls: tuple[ConnectorCall, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

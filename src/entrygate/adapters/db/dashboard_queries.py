@@ -37,24 +37,28 @@ def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
+@contextmanager
+def read_connection(engine: Engine, what: str) -> Iterator[Connection]:
+    """A connection for one read; a storage fault is ``StorageError`` (the API's and the console's 503)."""
+    try:
+        conn = engine.connect()
+    except STORAGE_FAULTS as exc:
+        raise StorageError(f"{what}: {describe(exc)}") from exc
+    try:
+        yield conn
+    except STORAGE_FAULTS as exc:
+        raise StorageError(f"{what}: {describe(exc)}") from exc
+    finally:
+        end_quietly(conn)
+
+
 class SqlDashboardQueries:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._sqlite = engine.dialect.name == "sqlite"
 
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        """A connection for one read; a storage fault is ``StorageError`` (the console's 503 page)."""
-        try:
-            conn = self._engine.connect()
-        except STORAGE_FAULTS as exc:
-            raise StorageError(f"dashboard: {describe(exc)}") from exc
-        try:
-            yield conn
-        except STORAGE_FAULTS as exc:
-            raise StorageError(f"dashboard: {describe(exc)}") from exc
-        finally:
-            end_quietly(conn)
+    def _read(self):  # noqa: ANN202 - a context manager of Connection
+        return read_connection(self._engine, "dashboard")
 
     def _rows(self, stmt) -> list[Any]:  # noqa: ANN001
         with self._read() as conn:

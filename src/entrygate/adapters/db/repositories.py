@@ -11,6 +11,7 @@ from entrygate.adapters.db import tables as t
 from entrygate.adapters.db.mapping import store_from_json, store_to_json
 from entrygate.domain.cards import CardCredential
 from entrygate.domain.channels import GateDirection, TripStatus
+from entrygate.domain.decision_trace import ConnectorCall
 from entrygate.domain.records import (
     ApiKeyRecord,
     DecisionRecord,
@@ -293,7 +294,8 @@ class SqlTrips(_Repo):
         return {cur: Decimal(str(amount)) for cur, amount in rows if amount}
 
 
-def _decision(row) -> DecisionRecord:  # noqa: ANN001
+def decision_record(row) -> DecisionRecord:  # noqa: ANN001
+    """A decisions row as its record."""
     return DecisionRecord(
         gate_pk=row.gate_pk, gate_id=row.gate_id, store_id=row.store_id, event_id=row.event_id,
         request_hash=row.request_hash, channel=row.channel, outcome=row.outcome, reasons=list(row.reasons),
@@ -301,7 +303,8 @@ def _decision(row) -> DecisionRecord:  # noqa: ANN001
         instrument_id=row.instrument_id, trip_id=row.trip_id, party_size=row.party_size,
         risk_score=row.risk_score, risk_level=row.risk_level, authorized_amount=row.authorized_amount,
         currency=row.currency, latency_ms=float(row.latency_ms), event_time=row.event_time,
-        decided_at=row.decided_at, preauth_id=row.preauth_id)
+        decided_at=row.decided_at, preauth_id=row.preauth_id, gate_request=row.gate_request,
+        connector_calls=tuple(ConnectorCall.from_json(c) for c in row.connector_calls or ()))
 
 
 _BY_EVENT = select(t.decisions).where(and_(t.decisions.c.gate_pk == bindparam("gate"),
@@ -312,12 +315,13 @@ _INSERT_DECISION = insert(t.decisions)
 class SqlDecisions(_Repo):
     def get_by_event(self, gate_pk: str, event_id: str) -> DecisionRecord | None:
         row = self.conn.execute(_BY_EVENT, {"gate": gate_pk, "event": event_id}).first()
-        return _decision(row) if row else None
+        return decision_record(row) if row else None
 
     def add(self, record: DecisionRecord) -> None:
         """On the gate's path: a duplicate event ends the transaction (or the group commit's savepoint), so no
         savepoint of its own."""
         values = {name: getattr(record, name) for name in record.__dataclass_fields__}
+        values["connector_calls"] = [c.to_json() for c in record.connector_calls] or None
         self._insert(_INSERT_DECISION, DuplicateEvent, params=values, savepoint=False)
 
     def list(self, store_id: str, *, since: datetime | None = None, limit: int = 100) -> list[DecisionRecord]:
@@ -327,7 +331,7 @@ class SqlDecisions(_Repo):
             stmt = stmt.where(c.decided_at > since).order_by(c.decided_at.asc(), c.decision_id.asc())
         else:
             stmt = stmt.order_by(c.decided_at.desc(), c.decision_id.desc())
-        return [_decision(r) for r in self.conn.execute(stmt.limit(limit))]
+        return [decision_record(r) for r in self.conn.execute(stmt.limit(limit))]
 
 
 class SqlExits(_Repo):
