@@ -14,6 +14,7 @@ from entrygate.adapters.db.decision_feed import SqlDecisionFeed
 from entrygate.adapters.db.engine import make_engine
 from entrygate.adapters.db.group_commit import GroupCommitLog
 from entrygate.adapters.db.hold_summaries import SqlHoldSummaries
+from entrygate.adapters.db.investigation_queries import SqlInvestigationQueries
 from entrygate.adapters.db.palm_store import SqlPalmStore
 from entrygate.adapters.db.payments import SqlPaymentsUnitOfWorkFactory
 from entrygate.adapters.db.uow import SqlUnitOfWorkFactory
@@ -31,6 +32,7 @@ from entrygate.services.auth import Authenticator
 from entrygate.services.catalog import Catalog
 from entrygate.services.console.auth import ConsoleAuthService
 from entrygate.services.console.dashboard import DashboardService
+from entrygate.services.console.investigation import InvestigationService
 from entrygate.services.events.feed import DecisionFeedService
 from entrygate.services.gate.admit import EntryService
 from entrygate.services.gate.card import CardHandler
@@ -77,6 +79,7 @@ class Container:
     sweeper: TripSweeper  # the timeout and release sweeps; run in the background, or by `entrygate trips sweep`
     trip_views: TripViews  # the trip resource: trips with their holds
     decision_feed: DecisionFeedService  # the decisions feed: every decision once, in commit order (DESIGN 13)
+    investigation: InvestigationService  # the console's decision detail, search, exports, silent gates
     _closers: list[Any] = field(default_factory=list)
 
     def close(self) -> None:
@@ -131,7 +134,8 @@ def build(settings: Settings, *, clock: Clock | None = None, background_sweep: b
         risk_model=risk_model, palm=palm, holds=holds, trip_closing=TripClosingService(payments, clock),
         sweeper=TripSweeper(payments, holds, clock, processor=processor),
         trip_views=TripViews(queries, SqlHoldSummaries(uow)),
-        decision_feed=DecisionFeedService(uow=uow, feed=SqlDecisionFeed(engine), secret=settings.secret_bytes))
+        decision_feed=DecisionFeedService(uow=uow, feed=SqlDecisionFeed(engine), secret=settings.secret_bytes),
+        investigation=InvestigationService(uow=uow, queries=SqlInvestigationQueries(engine), clock=clock))
     container._closers.append(connectors.close)
     if isinstance(decision_log, GroupCommitLog):
         container._closers.append(decision_log.close)

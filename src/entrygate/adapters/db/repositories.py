@@ -191,7 +191,8 @@ class SqlInstruments(_Repo):
                           .values(blocked=True, blocked_reason=reason))
 
 
-def _trip(row) -> Trip:  # noqa: ANN001
+def trip_record(row) -> Trip:  # noqa: ANN001
+    """A shopping_trips row as its record."""
     return Trip(trip_id=row.trip_id, store_id=row.store_id, entry_gate_id=row.entry_gate_id, channel=row.channel,
                 visitor_id=row.visitor_id, instrument_id=row.instrument_id, party_size=row.party_size,
                 status=TripStatus(row.status), entered_at=row.entered_at, currency=row.currency,
@@ -256,11 +257,11 @@ class SqlTrips(_Repo):
 
     def get(self, trip_id: str) -> Trip | None:
         row = self.conn.execute(select(t.shopping_trips).where(t.shopping_trips.c.trip_id == trip_id)).first()
-        return _trip(row) if row else None
+        return trip_record(row) if row else None
 
     def find_open(self, *, visitor_id: str, store_id: str) -> Trip | None:
         row = self.conn.execute(_FIND_OPEN, {"visitor": visitor_id, "store": store_id}).first()
-        return _trip(row) if row else None
+        return trip_record(row) if row else None
 
     def close(self, trip_id: str, *, at: datetime, gate_id: str) -> bool:
         c = t.shopping_trips.c
@@ -275,7 +276,7 @@ class SqlTrips(_Repo):
         stmt = select(t.shopping_trips).where(c.store_id == store_id).order_by(c.entered_at.desc()).limit(limit)
         if status:
             stmt = stmt.where(c.status == status)
-        return [_trip(r) for r in self.conn.execute(stmt)]
+        return [trip_record(r) for r in self.conn.execute(stmt)]
 
     def report_payment(self, trip_id: str, *, total: Decimal, settled: Decimal, status_time: datetime,
                        at: datetime) -> bool:
