@@ -72,7 +72,8 @@ def test_a_decision_in_full_with_what_the_gate_sent_and_each_call(storage, queri
     s = service(storage, queries)
     (row,) = s.search(OPERATOR, where.store_id, DecisionCriteria())
     detail = s.decision(OPERATOR, where.store_id, row.decision_id)
-    assert detail.gate_request == sent and detail.connector_calls == calls and detail.row.risk_score == 42
+    assert detail.record.gate_request == sent and detail.record.connector_calls == calls
+    assert detail.row.risk_score == 42 and detail.row.decision_id == row.decision_id
     with pytest.raises(NotFound):
         s.decision(OPERATOR, shop(storage).store_id, row.decision_id)  # another store's number is not found there
     with pytest.raises(NotFound):

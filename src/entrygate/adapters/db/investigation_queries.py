@@ -21,8 +21,7 @@ from entrygate.adapters.db.dashboard_queries import (
     has_reason,
     read_connection,
 )
-from entrygate.adapters.db.repositories import trip_record
-from entrygate.domain.decision_trace import ConnectorCall
+from entrygate.adapters.db.repositories import decision_record, trip_record
 from entrygate.domain.records import Trip
 from entrygate.services.ports.console import DecisionRow
 from entrygate.services.ports.investigation import DecisionCriteria, DecisionDetail, GateActivity
@@ -62,9 +61,7 @@ class SqlInvestigationQueries:
         if not rows:
             return None
         r = rows[0]
-        return DecisionDetail(row=decision_row(r), gate_request=r.gate_request,
-                              connector_calls=tuple(ConnectorCall.from_json(c) for c in r.connector_calls or ()),
-                              preauth_id=r.preauth_id, event_time=r.event_time)
+        return DecisionDetail(row=decision_row(r), record=decision_record(r))
 
     def search(self, store_id: str, criteria: DecisionCriteria, *, before_id: int | None,
                limit: int) -> list[DecisionRow]:

@@ -38,7 +38,7 @@ class MemoryInvestigationQueries:
     def decision(self, store_id: str, decision_id: int) -> DecisionDetail | None:
         for n, r in self._numbered(store_id):
             if n == decision_id:
-                return DecisionDetail(self._row(n, r), r.gate_request, r.connector_calls, r.preauth_id, r.event_time)
+                return DecisionDetail(self._row(n, r), r)
         return None
 
     def search(self, store_id: str, criteria: DecisionCriteria, *, before_id: int | None,

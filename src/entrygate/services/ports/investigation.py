@@ -6,13 +6,11 @@ keyset pages (``after``), so a month of a busy store is never held in memory at 
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
-from entrygate.domain.decision_trace import ConnectorCall
-from entrygate.domain.records import Trip
+from entrygate.domain.records import DecisionRecord, Trip
 from entrygate.services.ports.console import DecisionRow
 
 
@@ -30,13 +28,11 @@ class DecisionCriteria:
 
 @dataclass(frozen=True, slots=True)
 class DecisionDetail:
-    """One decision with what the gate sent and the calls made to decide it."""
+    """One decision: as the console lists it (``row``) and as stored (``record``: what the gate sent, minus
+    its secrets, and the calls made to decide it, in ``gate_request`` and ``connector_calls``)."""
 
     row: DecisionRow
-    gate_request: Mapping[str, Any] | None
-    connector_calls: tuple[ConnectorCall, ...]
-    preauth_id: str | None
-    event_time: datetime
+    record: DecisionRecord
 
 
 @dataclass(frozen=True, slots=True)
