@@ -47,7 +47,7 @@ class Filters:
             self.errors["reason"] = "Reason: one of the listed reason codes."
         since = self._day(v["from"], "from", zone)
         until = self._day(v["to"], "to", zone)
-        if since and until and until <= since:
+        if since and until and until < since:
             self.errors["to"] = "To: on or after From."
         self.criteria = DecisionCriteria(
             visitor_id=v["visitor"] or None, last4=v["last4"] or None, trip_id=v["trip"] or None,
