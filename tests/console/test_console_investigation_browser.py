@@ -8,11 +8,11 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from investigation import mine, past_decision
 from playwright.sync_api import expect
 
 from consolekit import A11Y_PROBLEMS
 from entrygate.console.exports import DECISION_COLUMNS, TRIP_COLUMNS
-from investigation import mine, past_decision
 from support.server import card, entry, new_par
 
 pytestmark = pytest.mark.browser

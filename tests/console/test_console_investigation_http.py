@@ -6,8 +6,9 @@ import csv
 import io
 import re
 
-from entrygate.console.exports import DECISION_COLUMNS, TRIP_COLUMNS
 from investigation import mine, past_decision
+
+from entrygate.console.exports import DECISION_COLUMNS, TRIP_COLUMNS
 from support.server import card, entry, new_par
 
 
