@@ -37,13 +37,20 @@ def test_eight_gates_over_two_processes_and_a_polling_reader(db_url):
                         sent.append(body["eventId"])
 
         seen: list[str] = []
+        expected = GATES * TAPS_PER_GATE
 
         def reader() -> None:
             cursor, polls, quiet_after_done = "0", 0, 0
             clients = [httpx.Client(base_url=p.url, timeout=30) for p in platforms]
             try:
-                while quiet_after_done < 2:
+                # Once the gates are done, read on until every decision came (on PostgreSQL the feed waits for
+                # the server's oldest writing transaction, which on a shared test server may be anyone's),
+                # then a few polls more: a decision seen twice would come then.
+                deadline = None
+                while quiet_after_done < 3:
                     finished = done.is_set()
+                    if finished and deadline is None:
+                        deadline = time.monotonic() + 30
                     r = clients[polls % 2].get(f"/v1/stores/{store.store_id}/decisions",
                                                params={"after": cursor, "limit": 50},
                                                headers={"Authorization": f"Bearer {store.retailer_key}"})
@@ -52,7 +59,8 @@ def test_eight_gates_over_two_processes_and_a_polling_reader(db_url):
                     page = r.json()
                     seen.extend(d["eventId"] for d in page["decisions"])
                     cursor = page["nextCursor"]
-                    quiet_after_done = quiet_after_done + 1 if finished and not page["decisions"] else 0
+                    if finished and not page["decisions"] and (len(seen) >= expected or time.monotonic() >= deadline):
+                        quiet_after_done += 1
                     time.sleep(0.01)
             finally:
                 for c in clients:
