@@ -54,11 +54,3 @@ class SqlDecisionFeed:
                                              "limit": limit}).all()
         return [FeedEntry(FeedPosition(int(r.feed_txid), int(r.decision_id)), decision_record(r)) for r in rows]
 
-
-def horizon(engine: Engine) -> int | None:
-    """PostgreSQL's horizon as the feed sees it now (for tests and diagnostics); None on SQLite."""
-    if engine.dialect.name == "sqlite":
-        return None
-    with engine.connect() as conn:
-        return int(conn.execute(select(_HORIZON)).scalar_one())
-
