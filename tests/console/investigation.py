@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 from sqlalchemy import select
 
@@ -40,5 +39,3 @@ def past_decision(platform: Platform, store: StoreHandle, *, gate: str, minutes_
     finally:
         engine.dispose()
 
-
-__all__ = ["Decimal", "mine", "past_decision"]

@@ -18,7 +18,7 @@ from entrygate.console.exports import DECISION_COLUMNS, TRIP_COLUMNS, csv_chunks
 from entrygate.console.web import SECURITY_HEADERS, ConsoleRoute, Visit, call, container, render, signed_in, store_zone
 from entrygate.domain.decision import GateDecision
 from entrygate.domain.reasons import ReasonCode
-from entrygate.services.console.investigation import SILENT_AFTER, TRAFFIC_WINDOW
+from entrygate.services.console.investigation import SEARCH_PAGE, SILENT_AFTER, TRAFFIC_WINDOW
 from entrygate.services.ports.investigation import DecisionCriteria
 from entrygate.wire.decisions import decision_answer
 
@@ -81,7 +81,7 @@ async def search(store_id: str, request: Request, visit: Visit = Depends(signed_
     before = request.query_params.get("before", "")
     rows = [] if filters.errors else await call(c.investigation.search, visit.principal, store_id, filters.criteria,
                                                 before_id=int(before) if before.isdigit() else None)
-    older = rows[-1].decision_id if len(rows) == 100 else None
+    older = rows[-1].decision_id if len(rows) == SEARCH_PAGE else None
     return render(request, "decisions.html", {
         "store": store, "tab": "decisions", "rows": rows, "filters": filters, "reasons": REASONS, "older": older},
         status=400 if filters.errors else 200)
