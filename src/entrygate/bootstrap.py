@@ -11,9 +11,11 @@ from entrygate.adapters.cel_rules import CelRuleCompiler
 from entrygate.adapters.clock import SystemClock
 from entrygate.adapters.db.console_store import SqlConsoleSessions, SqlSignInFailures
 from entrygate.adapters.db.dashboard_queries import SqlDashboardQueries
+from entrygate.adapters.db.decision_feed import SqlDecisionFeed
 from entrygate.adapters.db.engine import make_engine
 from entrygate.adapters.db.group_commit import GroupCommitLog
 from entrygate.adapters.db.hold_summaries import SqlHoldSummaries
+from entrygate.adapters.db.investigation_queries import SqlInvestigationQueries
 from entrygate.adapters.db.palm_store import SqlPalmStore
 from entrygate.adapters.db.payments import SqlPaymentsUnitOfWorkFactory
 from entrygate.adapters.db.risk_models import SqlRiskRecords
@@ -39,6 +41,8 @@ from entrygate.services.auth import Authenticator
 from entrygate.services.catalog import Catalog
 from entrygate.services.console.auth import ConsoleAuthService
 from entrygate.services.console.dashboard import DashboardService
+from entrygate.services.console.investigation import InvestigationService
+from entrygate.services.events.feed import DecisionFeedService
 from entrygate.services.gate.admit import EntryService
 from entrygate.services.gate.card import CardHandler
 from entrygate.services.gate.decision_log import DirectDecisionLog
@@ -97,6 +101,8 @@ class Container:
     risk_records: SqlRiskRecords  # the shadow's scores, the backtests, the model roles (DESIGN 14)
     model_operations: ModelOperations  # promote a model version, start or stop its shadow
     model_page: ModelPageService  # the console's model page, and who may change the model from it
+    decision_feed: DecisionFeedService  # the decisions feed: every decision once, in commit order (DESIGN 13)
+    investigation: InvestigationService  # the console's decision detail, search, exports, silent gates
     _closers: list[Any] = field(default_factory=list)
 
     def close(self) -> None:
@@ -169,7 +175,9 @@ def build(settings: Settings, *, clock: Clock | None = None, background_sweep: b
         rate_limits=rate_limits_from(settings),
         lists=ListService(uow, clock), rules=RuleService(uow, clock, rule_compiler, rule_book),
         reviews=ReviewService(uow, clock), risk_records=risk_records, model_operations=model_operations,
-        model_page=ModelPageService(model_operations, risk_records, admins=frozenset(settings.model_admin_emails.split(","))))
+        model_page=ModelPageService(model_operations, risk_records, admins=frozenset(settings.model_admin_emails.split(","))),
+        decision_feed=DecisionFeedService(uow=uow, feed=SqlDecisionFeed(engine), secret=settings.secret_bytes),
+        investigation=InvestigationService(uow=uow, queries=SqlInvestigationQueries(engine), clock=clock))
     container._closers.append(connectors.close)
     container._closers.append(container.rate_limits.close)
     container._closers.append(risk_model.close)

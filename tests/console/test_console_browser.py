@@ -63,7 +63,7 @@ def test_create_a_store_and_configure_every_entry_method_and_strategy(signed_pag
     page.get_by_role("link", name="Setup", exact=True).click()
 
     # QR and badge entry need an identity connector: the error appears next to its address.
-    for method in ("Credit card", "Palm", "QR code", "Badge"):
+    for method in ("Credit card (CREDIT_CARD)", "Palm (PALM)", "QR code (QR_CODE)", "Badge (BADGE)"):
         page.get_by_label(method, exact=True).check()
     _save(page)
     expect(page.locator("#err-connectors-identity-url")).to_contain_text("required when QR_CODE or BADGE")
@@ -83,8 +83,8 @@ def test_create_a_store_and_configure_every_entry_method_and_strategy(signed_pag
 
     strategies = [("Platform managed", "PLATFORM_MANAGED"), ("Platform recommendation", "PLATFORM_RECOMMENDATION"),
                   ("Retailer managed", "RETAILER_MANAGED"), ("Baseline only", "NONE")]
-    for label, value in strategies:  # each save lands back on the setup page
-        page.get_by_label(label, exact=True).check()
+    for label, value in strategies:  # each save lands back on the setup page; labels carry the API's name
+        page.get_by_label(f"{label} ({value})", exact=True).check()
         if value == "PLATFORM_RECOMMENDATION":
             page.locator("#f-connectors-shopperAuthorization-url").fill("http://127.0.0.1:9/entry")
             page.get_by_label("Use the recommendation").check()
@@ -92,14 +92,14 @@ def test_create_a_store_and_configure_every_entry_method_and_strategy(signed_pag
         if value == "RETAILER_MANAGED":
             # No recommendation to fall back on under this strategy: the fallback field says so.
             expect(page.locator("#err-fallbackDecision")).to_contain_text("USE_RECOMMENDATION")
-            page.get_by_label("Deny", exact=True).check()
+            page.get_by_label("Deny (DENY)", exact=True).check()
             _save(page)
         expect(page.get_by_role("status").first).to_contain_text("Saved")
         assert platform.http.get(f"/v1/admin/stores/{store_id}", headers=login.api).json()["riskStrategy"] == value
 
     page.get_by_label("Risk tolerance").select_option("HIGH")
     page.get_by_label("Largest party on one credential").fill("6")
-    page.get_by_label("Hard", exact=True).check()
+    page.get_by_label("Hard (HARD)", exact=True).check()
     page.get_by_label("CSN", exact=True).check()
     page.get_by_label("QR pattern").fill(r"^SHOP-[0-9]{6}$")
     _save(page)

@@ -245,3 +245,21 @@ def test_a_pattern_saved_before_the_rules_fails_closed_without_asking_the_retail
     assert w.catalog.store(w.store.store_id).qr_pattern == r"^(a)\1$"
     answer = w.admit(qr("aa"))
     assert answer["decision"] == "DENY" and codes(answer) == ["QR_PATTERN_MISMATCH"] and fake.calls == []
+
+
+def test_each_identity_call_is_kept_on_its_decision_with_its_outcome():
+    """What the console's decision page lists: the call, its outcome and status; and the QR code never whole."""
+    down = b"EG1.down.89790290.C2M2XMFc3CqKV7PCrWz0WQ"
+    w, _ = world({CODE.encode(): ALICE, down: ConnectorFailed(FailureKind.TIMEOUT, "no answer in 800 ms")})
+    known = w.admit(qr())
+    unknown = w.admit(qr("EG1.nobody.89790290.C2M2XMFc3CqKV7PCrWz0WQ"))
+    failed = w.admit(qr(down.decode()))
+    with w.memory() as uow:
+        kept = {a["eventId"]: uow.decisions.get_by_event(w.gate.gate_pk, a["eventId"]) for a in (known, unknown, failed)}
+    calls = {e: [(c.name, c.outcome, c.status) for c in r.connector_calls] for e, r in kept.items()}
+    assert calls[known["eventId"]] == [("identity", "OK", 200)]
+    assert calls[unknown["eventId"]] == [("identity", "REJECTED", 401)]
+    assert calls[failed["eventId"]] == [("identity", "timeout", None)]
+    assert all(c.elapsed_ms >= 0 for r in kept.values() for c in r.connector_calls)
+    sent = kept[known["eventId"]].gate_request["credential"]
+    assert sent == {"scanStart": "EG1.", "scanChars": len(CODE)} and CODE not in repr(kept[known["eventId"]].gate_request)

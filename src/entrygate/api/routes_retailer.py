@@ -11,7 +11,9 @@ from starlette.concurrency import run_in_threadpool
 from entrygate.api.deps import container, principal
 from entrygate.domain.channels import TripStatus
 from entrygate.domain.keys import KeyKind
+from entrygate.services.errors import InvalidRequest
 from entrygate.wire.decisions import decision_view
+from entrygate.wire.feed import DecisionList
 from entrygate.wire.parse import parse
 from entrygate.wire.trips import trip_view
 
@@ -26,6 +28,7 @@ class TripQuery(BaseModel):
 
 class DecisionQuery(BaseModel):
     since: AwareDatetime | None = None
+    after: str | None = Field(default=None, max_length=200)
     limit: int = Field(default=100, ge=1, le=1000)
 
 
@@ -45,10 +48,20 @@ async def list_trips(storeId: str, request: Request) -> dict[str, Any]:
     return {"trips": [trip_view(t.trip, t.hold) for t in trips]}
 
 
-@router.get("/v1/stores/{storeId}/decisions")
+@router.get("/v1/stores/{storeId}/decisions", response_model=DecisionList, response_model_exclude_unset=True,
+            summary="A store's decisions: the feed (?after=cursor, every decision once, in commit order), or since a time")
 async def list_decisions(storeId: str, request: Request) -> dict[str, Any]:
+    """``?after=0`` starts the feed at the store's first decision; follow ``nextCursor`` from then on.
+    ``?since=`` lists the decisions made after a moment, for people (a late commit can fall behind it)."""
     who = principal(request, *READERS)
     q = parse(DecisionQuery, dict(request.query_params))
+    c = container(request)
+    if q.after is not None:
+        if q.since is not None:
+            raise InvalidRequest("after and since cannot be combined: follow the feed with after alone",
+                                 fields=["after", "since"])
+        page = await run_in_threadpool(c.decision_feed.page, who, storeId, after=q.after, limit=q.limit)
+        return {"decisions": [decision_view(r) for r in page.decisions], "nextCursor": page.next_cursor}
     since: datetime | None = q.since
-    records = await run_in_threadpool(container(request).queries.decisions, who, storeId, since=since, limit=q.limit)
+    records = await run_in_threadpool(c.queries.decisions, who, storeId, since=since, limit=q.limit)
     return {"decisions": [decision_view(r) for r in records]}

@@ -7,6 +7,7 @@ from fastapi.staticfiles import StaticFiles
 from entrygate.console import (
     routes_access,
     routes_auth,
+    routes_investigation,
     routes_models,
     routes_risk_ops,
     routes_stores,
@@ -25,4 +26,5 @@ def install(app: FastAPI) -> None:
     app.include_router(routes_access.router)
     app.include_router(routes_risk_ops.router)
     app.include_router(routes_models.router)
+    app.include_router(routes_investigation.router)
     app.mount("/console/static", StaticFiles(directory=str(STATIC)), name="console-static")

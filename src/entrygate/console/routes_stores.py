@@ -57,7 +57,7 @@ OPTIONS = {
          "Your shopper-authorization connector owns the risk decision and the balance data."),
         (RiskStrategy.NONE.value, "Baseline only",
          "A valid card and an approved pre-authorization open the gate.")],
-    "tolerances": [(t.value, t.value.title()) for t in RiskTolerance],
+    "tolerances": [(t.value, t.value) for t in RiskTolerance],
     "fallbacks": [(FallbackDecision.DENY.value, "Deny", "Keep the gate closed."),
                   (FallbackDecision.ALLOW.value, "Allow", "Open the gate (the pre-authorization still applies)."),
                   (FallbackDecision.USE_RECOMMENDATION.value, "Use the recommendation",
@@ -72,6 +72,11 @@ OPTIONS = {
     "max_party": MAX_PARTY_SIZE_LIMIT,
     "default_qr": DEFAULT_QR_PATTERN,
 }
+
+# Names match the API's (one vocabulary): every choice is labelled with its words and its API value,
+# "Baseline only (NONE)", so what the console shows is what a request sends.
+for _group in ("channels", "strategies", "fallbacks", "passbacks"):
+    OPTIONS[_group] = [(value, f"{label} ({value})", hint) for value, label, hint in OPTIONS[_group]]
 
 
 def _form_page(request: Request, template: str, *, values: dict[str, Any], store: StoreConfig | None = None,

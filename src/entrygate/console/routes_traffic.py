@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import APIRouter, Depends, Request, Response
 
 from entrygate.console import charts
-from entrygate.console.web import ConsoleRoute, Visit, call, container, render, signed_in
+from entrygate.console.routes_investigation import gate_context
+from entrygate.console.web import ConsoleRoute, Visit, call, container, localtime, render, signed_in
 from entrygate.domain.channels import Channel, DecisionOutcome
 from entrygate.services.console.dashboard import WINDOWS_MINUTES, Dashboard, LiveFilter
 
@@ -37,10 +38,12 @@ async def live(store_id: str, request: Request, visit: Visit = Depends(signed_in
     simulated = await call(c.dashboard.decision, visit.principal, store_id, event_id) if event_id else None
     query = urlencode({k: v for k, v in (("gate", filters.gate_id), ("channel", filters.channel),
                                          ("decision", filters.outcome)) if v})
+    statuses = await call(c.investigation.gate_statuses, visit.principal, store_id)
     return render(request, "live.html", {
         "store": store, "tab": "live", "rows": rows, "filters": filters, "gates": gates, "channels": CHANNELS,
         "outcomes": OUTCOMES, "after": max((r.decision_id for r in rows), default=0), "query": query,
-        "simulated": simulated, "simulated_event": event_id})
+        "simulated": simulated, "simulated_event": event_id, "updated": _store_now(request, store.timezone),
+        **gate_context(store, statuses)})
 
 
 @router.get("/console/stores/{store_id}/live/rows")
@@ -52,7 +55,13 @@ async def live_rows(store_id: str, request: Request, visit: Visit = Depends(sign
     rows = await call(c.dashboard.live, visit.principal, store_id, filters=_filters(request), after_id=after_id)
     response = render(request, "_live_rows.html", {"store": store, "rows": rows})
     response.headers["X-Console-After"] = str(max([after_id, *(r.decision_id for r in rows)]))
+    # The page says when it was last updated on the store's clock, never the browser's (one clock).
+    response.headers["X-Console-Updated"] = _store_now(request, store.timezone)
     return response
+
+
+def _store_now(request: Request, tz: str) -> str:
+    return localtime(container(request).clock.now(), tz, "%H:%M:%S")
 
 
 @router.get("/console/stores/{store_id}/dashboard")

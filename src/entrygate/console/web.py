@@ -22,7 +22,7 @@ from starlette.datastructures import FormData
 from starlette.templating import Jinja2Templates
 
 from entrygate.bootstrap import Container
-from entrygate.console.display import amount_input, money_text
+from entrygate.console.display import amount_input, money_text, visitor_display
 from entrygate.console.roles import least_role
 from entrygate.console.session import CSRF_FIELD, Cookies, same_origin
 from entrygate.domain.roles import ConsoleRole
@@ -132,14 +132,24 @@ def _str(value: Any) -> str | None:
 # -- rendering ------------------------------------------------------------------------------------
 
 
-def _localtime(value: datetime | None, tz: str | None = None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+def store_zone(tz: str | None) -> Any:
+    """The store's time zone: the console's one clock (UTC for a zone this machine does not know)."""
+    try:
+        return ZoneInfo(tz) if tz else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def zone_label(tz: str | None) -> str:
+    """The name of the clock the console shows a store's times on: its IANA zone, or UTC."""
+    zone = store_zone(tz)
+    return "UTC" if zone is UTC else str(tz)
+
+
+def localtime(value: datetime | None, tz: str | None = None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
     if value is None:
         return ""
-    try:
-        zone = ZoneInfo(tz) if tz else UTC
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = UTC
-    local = value.astimezone(zone)
+    local = value.astimezone(store_zone(tz))
     return local.strftime(fmt) + " " + (local.tzname() or "")
 
 
@@ -148,12 +158,14 @@ def _make_templates() -> Jinja2Templates:
     env = templates.env
     env.trim_blocks = True
     env.lstrip_blocks = True
-    env.filters["localtime"] = _localtime
+    env.filters["localtime"] = localtime
     env.filters["money"] = money_text
     env.filters["amount_input"] = amount_input
     env.filters["urlquote"] = lambda s: quote(str(s), safe="")
     env.filters["explain_in_words"] = explanation_in_words  # the _risk_explanation.html partial
     env.globals["CSRF_FIELD"] = CSRF_FIELD
+    env.globals["visitor_display"] = visitor_display
+    env.globals["zone_label"] = zone_label
     return templates
 
 

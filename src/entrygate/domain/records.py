@@ -1,11 +1,14 @@
 """Stored things: retailers, gates, payment instruments, trips, decision records."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from entrygate.domain.channels import GateDirection, TripStatus
+from entrygate.domain.decision_trace import ConnectorCall
 from entrygate.domain.roles import ConsoleRole
 from entrygate.domain.trips import ClosedBy
 
@@ -123,6 +126,10 @@ class DecisionRecord:
     shadow_model_version: str | None = None
     shadow_score: int | None = None
     shadow_level: str | None = None
+    # For investigating it (``domain/decision_trace.py``, migration 0010): what the gate sent, minus its
+    # secrets, and every call made to decide it; None and () on decisions stored before.
+    gate_request: Mapping[str, Any] | None = None
+    connector_calls: tuple[ConnectorCall, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,15 +26,38 @@ from entrygate.services.ports.console import BEFORE_IDENTITY, Balance, Connector
 from entrygate.services.ports.storage import StorageError
 
 d = t.decisions.c
+i = t.payment_instruments.c
+# Decisions with their instrument's brand and last 4 (an outer join: QR and badge entries have none).
+DECISIONS_WITH_CARD = t.decisions.outerjoin(t.payment_instruments, d.instrument_id == i.instrument_id)
 
 
-def _has_reason(code: str) -> ColumnElement[bool]:
+def decisions_select():  # noqa: ANN201 - a Select
+    """``SELECT`` decisions with the brand and last 4 of their instrument, for ``decision_row``."""
+    return select(t.decisions, i.brand, i.last4).select_from(DECISIONS_WITH_CARD)
+
+
+def has_reason(code: str) -> ColumnElement[bool]:
     """Whether a decision's JSON list of reason codes holds ``code`` (no code contains another)."""
     return cast(d.reasons, String).like(f'%"{code}"%')
 
 
-def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
+def count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+@contextmanager
+def read_connection(engine: Engine, what: str) -> Iterator[Connection]:
+    """A connection for one read; a storage fault is ``StorageError`` (the API's and the console's 503)."""
+    try:
+        conn = engine.connect()
+    except STORAGE_FAULTS as exc:
+        raise StorageError(f"{what}: {describe(exc)}") from exc
+    try:
+        yield conn
+    except STORAGE_FAULTS as exc:
+        raise StorageError(f"{what}: {describe(exc)}") from exc
+    finally:
+        end_quietly(conn)
 
 
 class SqlDashboardQueries:
@@ -42,19 +65,8 @@ class SqlDashboardQueries:
         self._engine = engine
         self._sqlite = engine.dialect.name == "sqlite"
 
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        """A connection for one read; a storage fault is ``StorageError`` (the console's 503 page)."""
-        try:
-            conn = self._engine.connect()
-        except STORAGE_FAULTS as exc:
-            raise StorageError(f"dashboard: {describe(exc)}") from exc
-        try:
-            yield conn
-        except STORAGE_FAULTS as exc:
-            raise StorageError(f"dashboard: {describe(exc)}") from exc
-        finally:
-            end_quietly(conn)
+    def _read(self):  # noqa: ANN202 - a context manager of Connection
+        return read_connection(self._engine, "dashboard")
 
     def _rows(self, stmt) -> list[Any]:  # noqa: ANN001
         with self._read() as conn:
@@ -109,19 +121,19 @@ class SqlDashboardQueries:
         return int(n), out, float(top)
 
     def connector_calls(self, store_id: str, *, since: datetime) -> list[ConnectorCalls]:
-        unavailable = _has_reason("CONNECTOR_UNAVAILABLE")
-        identity = and_(d.channel.in_(("QR_CODE", "BADGE")), *[~_has_reason(c) for c in BEFORE_IDENTITY])
+        unavailable = has_reason("CONNECTOR_UNAVAILABLE")
+        identity = and_(d.channel.in_(("QR_CODE", "BADGE")), *[~has_reason(c) for c in BEFORE_IDENTITY])
         authorization = and_(d.channel.in_(("CREDIT_CARD", "PALM")),
                              or_(d.decided_by.in_(("RETAILER", "FALLBACK")), unavailable))
-        row = self._rows(select(_count(identity), _count(and_(identity, unavailable)), _count(authorization),
-                                _count(and_(authorization, or_(d.decided_by == "FALLBACK", unavailable))))
+        row = self._rows(select(count_where(identity), count_where(and_(identity, unavailable)), count_where(authorization),
+                                count_where(and_(authorization, or_(d.decided_by == "FALLBACK", unavailable))))
                          .where(self._in_window(store_id, since)))[0]
         return [ConnectorCalls("identity", int(row[0]), int(row[1])),
                 ConnectorCalls("shopperAuthorization", int(row[2]), int(row[3]))]
 
     def live(self, store_id: str, *, filters: LiveFilter, after_id: int | None, recent_since: datetime | None,
              limit: int) -> list[DecisionRow]:
-        stmt = select(t.decisions).where(d.store_id == store_id)
+        stmt = decisions_select().where(d.store_id == store_id)
         if filters.gate_id:
             stmt = stmt.where(d.gate_id == filters.gate_id)
         if filters.channel:
@@ -135,12 +147,12 @@ class SqlDashboardQueries:
         return [_row(r) for r in self._rows(stmt)]
 
     def decision_by_event(self, store_id: str, event_id: str) -> DecisionRow | None:
-        rows = self._rows(select(t.decisions).where(and_(d.store_id == store_id, d.event_id == event_id))
+        rows = self._rows(decisions_select().where(and_(d.store_id == store_id, d.event_id == event_id))
                           .order_by(d.decision_id.desc()).limit(1))
         return _row(rows[0]) if rows else None
 
     def trip_decisions(self, trip_id: str) -> list[DecisionRow]:
-        return [_row(r) for r in self._rows(select(t.decisions).where(d.trip_id == trip_id)
+        return [_row(r) for r in self._rows(decisions_select().where(d.trip_id == trip_id)
                                             .order_by(d.decision_id))]
 
     def trip_exits(self, trip_id: str) -> list[ExitRow]:
@@ -164,7 +176,7 @@ class SqlDashboardQueries:
                 .where(and_(st.retailer_id == owner, s.total_amount.is_not(None), s.settled_amount.is_not(None),
                             s.total_amount > s.settled_amount))
                 .group_by(who, s.currency).order_by(literal_column("owed").desc(), who).limit(limit))
-        return [Balance(str(r[0]), str(r[1]), r[2], r[3], r[4], Decimal(str(r[5])), int(r[6]), _aware(r[7]),
+        return [Balance(str(r[0]), str(r[1]), r[2], r[3], r[4], Decimal(str(r[5])), int(r[6]), aware(r[7]),
                         at_store=Decimal(str(r[8] or 0))) for r in self._rows(stmt)]
 
     def hold_statuses(self, trip_ids: Sequence[str]) -> dict[str, HoldStatus]:
@@ -174,13 +186,17 @@ class SqlDashboardQueries:
         rows = self._rows(select(h.trip_id, h.status).where(h.trip_id.in_(list(trip_ids))))
         return {trip_id: HoldStatus(status) for trip_id, status in rows}
 
-def _row(r) -> DecisionRow:  # noqa: ANN001
+def decision_row(r) -> DecisionRow:  # noqa: ANN001
+    """A row of ``decisions_select()`` as the console shows it."""
     return DecisionRow(
         decision_id=int(r.decision_id), event_id=r.event_id, decided_at=r.decided_at, gate_id=r.gate_id,
         channel=r.channel, outcome=r.outcome, reasons=tuple(_json_list(r.reasons)), decided_by=r.decided_by,
         visitor_id=r.visitor_id, visitor_type=r.visitor_type, trip_id=r.trip_id, party_size=int(r.party_size),
         risk_score=r.risk_score, risk_level=r.risk_level, latency_ms=float(r.latency_ms),
-        authorized_amount=r.authorized_amount, currency=r.currency)
+        authorized_amount=r.authorized_amount, currency=r.currency, brand=r.brand, last4=r.last4)
+
+
+_row = decision_row
 
 
 def _json_list(value: Any) -> list[str]:
@@ -195,7 +211,7 @@ def _as_minute(value: Any) -> datetime:
     return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _aware(value: Any) -> datetime | None:
+def aware(value: Any) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, str):

@@ -12,6 +12,7 @@ from entrygate.adapters.db.mapping import store_from_json, store_to_json
 from entrygate.adapters.db.users import user_from_row
 from entrygate.domain.cards import CardCredential
 from entrygate.domain.channels import GateDirection, TripStatus
+from entrygate.domain.decision_trace import ConnectorCall
 from entrygate.domain.records import (
     ApiKeyRecord,
     DecisionRecord,
@@ -191,7 +192,8 @@ class SqlInstruments(_Repo):
                           .values(blocked=True, blocked_reason=reason))
 
 
-def _trip(row) -> Trip:  # noqa: ANN001
+def trip_record(row) -> Trip:  # noqa: ANN001
+    """A shopping_trips row as its record."""
     return Trip(trip_id=row.trip_id, store_id=row.store_id, entry_gate_id=row.entry_gate_id, channel=row.channel,
                 visitor_id=row.visitor_id, instrument_id=row.instrument_id, party_size=row.party_size,
                 status=TripStatus(row.status), entered_at=row.entered_at, currency=row.currency,
@@ -256,11 +258,11 @@ class SqlTrips(_Repo):
 
     def get(self, trip_id: str) -> Trip | None:
         row = self.conn.execute(select(t.shopping_trips).where(t.shopping_trips.c.trip_id == trip_id)).first()
-        return _trip(row) if row else None
+        return trip_record(row) if row else None
 
     def find_open(self, *, visitor_id: str, store_id: str) -> Trip | None:
         row = self.conn.execute(_FIND_OPEN, {"visitor": visitor_id, "store": store_id}).first()
-        return _trip(row) if row else None
+        return trip_record(row) if row else None
 
     def close(self, trip_id: str, *, at: datetime, gate_id: str) -> bool:
         c = t.shopping_trips.c
@@ -275,7 +277,7 @@ class SqlTrips(_Repo):
         stmt = select(t.shopping_trips).where(c.store_id == store_id).order_by(c.entered_at.desc()).limit(limit)
         if status:
             stmt = stmt.where(c.status == status)
-        return [_trip(r) for r in self.conn.execute(stmt)]
+        return [trip_record(r) for r in self.conn.execute(stmt)]
 
     def report_payment(self, trip_id: str, *, total: Decimal, settled: Decimal, status_time: datetime,
                        at: datetime) -> bool:
@@ -294,7 +296,8 @@ class SqlTrips(_Repo):
         return {cur: Decimal(str(amount)) for cur, amount in rows if amount}
 
 
-def _decision(row) -> DecisionRecord:  # noqa: ANN001
+def decision_record(row) -> DecisionRecord:  # noqa: ANN001
+    """A decisions row as its record."""
     return DecisionRecord(
         gate_pk=row.gate_pk, gate_id=row.gate_id, store_id=row.store_id, event_id=row.event_id,
         request_hash=row.request_hash, channel=row.channel, outcome=row.outcome, reasons=list(row.reasons),
@@ -304,7 +307,9 @@ def _decision(row) -> DecisionRecord:  # noqa: ANN001
         currency=row.currency, latency_ms=float(row.latency_ms), event_time=row.event_time,
         decided_at=row.decided_at, preauth_id=row.preauth_id, model_version=row.model_version,
         risk_detail=row.risk_detail, policy_denied=bool(row.policy_denied),
-        shadow_model_version=row.shadow_model_version, shadow_score=row.shadow_score, shadow_level=row.shadow_level)
+        shadow_model_version=row.shadow_model_version, shadow_score=row.shadow_score, shadow_level=row.shadow_level,
+        gate_request=row.gate_request,
+        connector_calls=tuple(ConnectorCall.from_json(c) for c in row.connector_calls or ()))
 
 
 _BY_EVENT = select(t.decisions).where(and_(t.decisions.c.gate_pk == bindparam("gate"),
@@ -315,12 +320,13 @@ _INSERT_DECISION = insert(t.decisions)
 class SqlDecisions(_Repo):
     def get_by_event(self, gate_pk: str, event_id: str) -> DecisionRecord | None:
         row = self.conn.execute(_BY_EVENT, {"gate": gate_pk, "event": event_id}).first()
-        return _decision(row) if row else None
+        return decision_record(row) if row else None
 
     def add(self, record: DecisionRecord) -> None:
         """On the gate's path: a duplicate event ends the transaction (or the group commit's savepoint), so no
         savepoint of its own."""
         values = {name: getattr(record, name) for name in record.__dataclass_fields__}
+        values["connector_calls"] = [c.to_json() for c in record.connector_calls] or None
         self._insert(_INSERT_DECISION, DuplicateEvent, params=values, savepoint=False)
 
     def list(self, store_id: str, *, since: datetime | None = None, limit: int = 100) -> list[DecisionRecord]:
@@ -330,7 +336,7 @@ class SqlDecisions(_Repo):
             stmt = stmt.where(c.decided_at > since).order_by(c.decided_at.asc(), c.decision_id.asc())
         else:
             stmt = stmt.order_by(c.decided_at.desc(), c.decision_id.desc())
-        return [_decision(r) for r in self.conn.execute(stmt.limit(limit))]
+        return [decision_record(r) for r in self.conn.execute(stmt.limit(limit))]
 
 
 class SqlExits(_Repo):

@@ -189,6 +189,13 @@ decisions = Table(
     Column("decided_at", UTCDateTime, nullable=False),
     Column("preauth_id", String(64)),
     Column("preauth_released_at", UTCDateTime),  # when a denied tap's hold was released (migration 0006)
+    # The decisions feed (migration 0010, adapters/db/decision_feed.py): on PostgreSQL the id of the
+    # transaction that wrote the row (its server default there is ``pg_current_xact_id()``), on SQLite,
+    # where one writer at a time commits in decision id order, always 0. Rows from before the feed: 0.
+    Column("feed_txid", BigInteger, nullable=False, server_default=text("0")),
+    # What the gate sent (minus secrets) and the calls made to decide (domain/decision_trace.py, 0010).
+    Column("gate_request", JSON),
+    Column("connector_calls", JSON),
     # Risk operations (migration 0011): the model version that scored it, the explanation and what lists and
     # rules did (risk_detail); policy_denied: refused by the store's policy, not by the card (no velocity).
     Column("model_version", String(80)),
@@ -197,6 +204,7 @@ decisions = Table(
     UniqueConstraint("gate_pk", "event_id", name="uq_decisions_gate_event"),
     Index("ix_decisions_store_time", "store_id", "decided_at"),
     Index("ix_decisions_instrument_time", "instrument_id", "decided_at"),
+    Index("ix_decisions_feed", "store_id", "feed_txid", "decision_id"),
     Index("ix_decisions_orphan_holds", "decided_at", "gate_pk", "event_id",
           sqlite_where=text(ORPHAN_HOLD), postgresql_where=text(ORPHAN_HOLD)),
 )

@@ -89,15 +89,15 @@ class MemoryDashboardQueries:
             if after_id is not None and decision_id <= after_id \
                     and (recent_since is None or r.decided_at < recent_since):
                 continue
-            found.append(_row(decision_id, r))
+            found.append(self._row(decision_id, r))
         return found[:limit]
 
     def decision_by_event(self, store_id: str, event_id: str) -> DecisionRow | None:
-        return next((_row(i, r) for i, r in reversed(self._decisions())
+        return next((self._row(i, r) for i, r in reversed(self._decisions())
                      if r.store_id == store_id and r.event_id == event_id), None)
 
     def trip_decisions(self, trip_id: str) -> list[DecisionRow]:
-        return [_row(i, r) for i, r in self._decisions() if r.trip_id == trip_id]
+        return [self._row(i, r) for i, r in self._decisions() if r.trip_id == trip_id]
 
     def trip_exits(self, trip_id: str) -> list[ExitRow]:
         with self._memory.lock:
@@ -127,6 +127,11 @@ class MemoryDashboardQueries:
                                at_store=sum((t.unpaid for t in group if t.store_id == store_id), Decimal(0))))
         return sorted(out, key=lambda b: (-b.amount, b.instrument_id))[:limit]
 
+    def _row(self, decision_id: int, r: DecisionRecord) -> DecisionRow:
+        with self._memory.lock:
+            seen = self._memory.data.instruments.get(r.instrument_id) if r.instrument_id else None
+        return decision_row(decision_id, r, brand=seen.brand if seen else None, last4=seen.last4 if seen else None)
+
     def hold_statuses(self, trip_ids: Sequence[str]) -> dict[str, HoldStatus]:
         if self._holds is None:
             return {}
@@ -134,13 +139,15 @@ class MemoryDashboardQueries:
             rows = dict(self._holds.data.holds)
         return {trip_id: rows[trip_id].hold.status for trip_id in trip_ids if trip_id in rows}
 
-def _row(decision_id: int, r: DecisionRecord) -> DecisionRow:
+def decision_row(decision_id: int, r: DecisionRecord, *, brand: str | None = None,
+                 last4: str | None = None) -> DecisionRow:
+    """A stored decision as the console shows it (``adapters/db/dashboard_queries.decision_row``)."""
     return DecisionRow(
         decision_id=decision_id, event_id=r.event_id, decided_at=_utc(r.decided_at), gate_id=r.gate_id,
         channel=r.channel, outcome=r.outcome, reasons=tuple(r.reasons), decided_by=r.decided_by,
         visitor_id=r.visitor_id, visitor_type=r.visitor_type, trip_id=r.trip_id, party_size=r.party_size,
         risk_score=r.risk_score, risk_level=r.risk_level, latency_ms=float(r.latency_ms),
-        authorized_amount=r.authorized_amount, currency=r.currency)
+        authorized_amount=r.authorized_amount, currency=r.currency, brand=brand, last4=last4)
 
 
 def _utc(at: datetime) -> datetime:

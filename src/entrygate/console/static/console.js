@@ -62,7 +62,9 @@
       fresh.reverse().forEach((tr) => { tr.classList.add("new"); rows.prepend(tr); });
       while (rows.children.length > 300) rows.lastElementChild.remove();
       rows.dataset.after = response.headers.get("X-Console-After") || rows.dataset.after;
-      status.textContent = "Live: updated " + new Date().toLocaleTimeString() + ".";
+      // The store's clock, as the server read it: the page never mixes in the browser's.
+      const updated = response.headers.get("X-Console-Updated");
+      if (updated) status.textContent = "Live: updated " + updated + " (store time, " + rows.dataset.zone + ").";
       if (fresh.length) {
         announce.textContent = fresh.length + (fresh.length === 1 ? " new decision." : " new decisions.");
         const empty = document.getElementById("live-empty");

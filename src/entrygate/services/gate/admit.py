@@ -29,6 +29,7 @@ import structlog
 from entrygate.domain.cards import new_id
 from entrygate.domain.channels import AntiPassback, Channel, GateDirection, TripStatus, VisitorType
 from entrygate.domain.decision import Decision, EntryEvent, GateDecision, RiskAssessment, Visitor
+from entrygate.domain.decision_trace import OK, PROCESSOR, REFUSED, REJECTED, UNAVAILABLE, gate_request_summary
 from entrygate.domain.reasons import ReasonCode
 from entrygate.domain.records import DecisionRecord, Trip
 from entrygate.domain.risk_ops import Review
@@ -168,20 +169,24 @@ class EntryService:
     def _preauthorize(self, ctx: EntryContext) -> None:
         d, card, amount = ctx.decision, ctx.card, ctx.amount
         assert card is not None and amount is not None
+        started = time.perf_counter()
         try:
             result = self._processor.preauthorize(token=card.payment_token, amount=amount,
                                                   idempotency_key=f"{ctx.gate.gate_pk}:{ctx.event.event_id}")
         except ProcessorUnavailable:
+            ctx.called(PROCESSOR, UNAVAILABLE, started)
             # Fail closed: without an approved pre-authorization there is no way to collect payment.
             d.deny(ReasonCode.PREAUTH_DECLINED)
             return
         except ProcessorError as exc:
+            ctx.called(PROCESSOR, REFUSED, started)
             # Refused rather than declined (a key it no longer takes, an amount it cannot hold): fail
             # closed as well, and loudly, since every tap at the store meets the same refusal.
             log.error("preauth_refused", store_id=ctx.store.store_id, gate_id=ctx.gate.gate_id,
                       event_id=ctx.event.event_id, error=f"{type(exc).__name__}: {exc}")
             d.deny(ReasonCode.PREAUTH_DECLINED)
             return
+        ctx.called(PROCESSOR, OK if result.approved else REJECTED, started)
         if not result.approved:
             d.deny(_DECLINE_REASONS.get(result.decline_code or "", ReasonCode.PREAUTH_DECLINED))
             d.block_instrument = result.block_instrument
@@ -279,7 +284,11 @@ def _decision_record(ctx: EntryContext, d: Decision, latency_ms: float) -> Decis
         decided_at=ctx.now, preauth_id=d.preauth_id, model_version=d.risk.model_version if d.risk else None,
         risk_detail=d.detail().to_json(), policy_denied=d.policy_denied,
         shadow_model_version=d.shadow.model_version if d.shadow else None,
-        shadow_score=d.shadow.score if d.shadow else None, shadow_level=d.shadow.level if d.shadow else None)
+        shadow_score=d.shadow.score if d.shadow else None, shadow_level=d.shadow.level if d.shadow else None,
+        gate_request=gate_request_summary(event_id=event.event_id, timestamp=event.timestamp,
+                                          channel=event.channel.value, interaction_type=event.interaction_type,
+                                          party_size=event.party_size, credential=event.credential),
+        connector_calls=tuple(ctx.calls))
 
 
 def _review(ctx: EntryContext) -> Review:

@@ -1,6 +1,7 @@
 """A credential shown at a gate, an entry request through the decision pipeline, and the steps' ports."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -8,6 +9,7 @@ from typing import Protocol
 from entrygate.domain.cards import CardCredential
 from entrygate.domain.channels import DecidedBy
 from entrygate.domain.decision import Decision, EntryEvent, Visitor
+from entrygate.domain.decision_trace import ConnectorCall
 from entrygate.domain.money import Money
 from entrygate.domain.reasons import ReasonCode
 from entrygate.domain.records import Gate, PaymentInstrument
@@ -28,6 +30,12 @@ class Presentation:
     visitor: Visitor | None = None  # retailer-identified channels: the visitor the retailer named
     refusals: tuple[ReasonCode, ...] = ()  # why it names no one (the first causes, the rest explain)
     decided_by: DecidedBy | None = None  # who settled the identification, when not the platform
+    calls: list[ConnectorCall] = field(default_factory=list)  # every call made to decide, kept on the decision
+
+    def called(self, name: str, outcome: str, started: float, *, status: int | None = None) -> None:
+        """Note a call to ``name`` begun at ``started`` (``time.perf_counter()``) and just ended."""
+        elapsed = round((time.perf_counter() - started) * 1000, 3)
+        self.calls.append(ConnectorCall(name, outcome, elapsed, status))
 
     def refuse(self, *codes: ReasonCode, by: DecidedBy | None = None) -> None:
         """The credential names no one, for these reasons."""

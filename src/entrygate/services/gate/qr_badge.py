@@ -13,15 +13,19 @@ admit, whatever ``fallbackDecision`` says. The decision says so: decided by ``FA
 """
 from __future__ import annotations
 
+import time
+
 import structlog
 
 from entrygate.domain import badges, patterns
 from entrygate.domain.channels import DecidedBy, GateDirection
 from entrygate.domain.credentials import BadgeRead, QrScan
+from entrygate.domain.decision_trace import OK, REJECTED
 from entrygate.domain.reasons import ReasonCode
 from entrygate.services.errors import InvalidRequest
 from entrygate.services.gate.context import Presentation
 from entrygate.services.ports.connectors import (
+    IDENTITY,
     MAX_IDENTITY_KEY_BYTES,
     AuthEvent,
     ConnectorFailed,
@@ -39,14 +43,18 @@ def ask_identity(identity: IdentityConnector, ctx: Presentation, key: bytes, cha
     location = GateDirection.EXIT.value if ctx.gate.direction is GateDirection.EXIT else GateDirection.ENTRY.value
     event = AuthEvent(id=auth_event_id(ctx.gate.gate_pk, ctx.event.event_id), timestamp=ctx.event.timestamp,
                       location=location)
+    started = time.perf_counter()
     try:
         visitor = identity.identify(ctx.store, identity_key=key, key_channel=channel, auth_event=event)
     except IdentityRejected:
+        ctx.called(IDENTITY, REJECTED, started, status=401)
         ctx.refuse(ReasonCode.IDENTITY_REJECTED, by=DecidedBy.RETAILER)
         return
-    except ConnectorFailed:
+    except ConnectorFailed as exc:
+        ctx.called(IDENTITY, exc.kind.value, started, status=exc.status)
         ctx.refuse(ReasonCode.CONNECTOR_UNAVAILABLE, ReasonCode.FALLBACK_APPLIED, by=DecidedBy.FALLBACK)
         return
+    ctx.called(IDENTITY, OK, started, status=200)
     ctx.named(visitor, by=DecidedBy.RETAILER)
 
 

@@ -13,6 +13,7 @@ answer says so with ``FALLBACK_APPLIED`` and ``decidedBy: FALLBACK``.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -21,11 +22,13 @@ import structlog
 
 from entrygate.domain.channels import DecidedBy, FallbackDecision, RiskStrategy
 from entrygate.domain.decision import RiskAssessment, ShadowAssessment
+from entrygate.domain.decision_trace import OK
 from entrygate.domain.reasons import ReasonCode
 from entrygate.domain.risk_policy import HardFacts, RiskRecommendation, recommend
 from entrygate.risk.features import RiskFeatures
 from entrygate.services.gate.context import EntryContext
 from entrygate.services.ports.connectors import (
+    SHOPPER_AUTHORIZATION,
     ConnectorFailed,
     GateAuthEvent,
     ShopperAuthorizationConnector,
@@ -118,14 +121,17 @@ class StrategyAssessor:
         gate_event = GateAuthEvent(id=auth_event_id(ctx.gate.gate_pk, event.event_id), type=event.channel,
                                    interaction_type=event.interaction_type, timestamp=event.timestamp,
                                    data=ctx.card.display())
+        started = time.perf_counter()
         try:
             answer = self._connector.authorize_shopper(
                 ctx.store, instrument_id=ctx.instrument_id, authorized_amount=ctx.store.authorized_amount,
                 trip_id=ctx.trip_id, gate_event=gate_event,
                 recommendation=recommendation.as_authorization() if recommendation else None)
         except ConnectorFailed as exc:
+            ctx.called(SHOPPER_AUTHORIZATION, exc.kind.value, started, status=exc.status)
             self._fallback(ctx, recommendation, exc)
             return
+        ctx.called(SHOPPER_AUTHORIZATION, OK, started, status=200)
         d = ctx.decision
         d.decided_by = DecidedBy.RETAILER
         if not answer.shopper_authorized:

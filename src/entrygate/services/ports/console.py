@@ -99,6 +99,8 @@ class DecisionRow:
     latency_ms: float
     authorized_amount: Decimal | None = None
     currency: str | None = None
+    brand: str | None = None  # the payment instrument's, for card and palm entries
+    last4: str | None = None
 
     @property
     def reason_list(self) -> list[tuple[str, str]]:

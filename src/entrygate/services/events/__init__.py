@@ -1,0 +1,1 @@
+"""Events out of the platform: the decisions feed (``feed``)."""
