@@ -1,13 +1,15 @@
 """Rate limits per API key over real HTTP (DESIGN 15): 429 with Retry-After beyond the budget, per key."""
 from __future__ import annotations
 
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
-from support.server import card, entry, new_par
+from entrygate.adapters.rate_limits import KeyRateLimits
+from support.server import SUITE_RATE_LIMIT, Platform, card, entry, new_par, operator_token, start_server, stop_server
 
 RETAILER_BUDGET = 5  # a minute (conftest's ops_platform): small enough to spend, long enough not to refill
 GATE_BUDGET = 20  # a second: the default, ENTRYGATE_RATE_LIMIT_GATE unset
@@ -31,9 +33,9 @@ def test_a_gate_key_bursting_beyond_the_default_budget_waits_and_other_keys_do_n
     store = limited.store(gates=("lane-1", "lane-2"))
     key = {"Authorization": f"Bearer {store.gates['lane-1']}"}
     started = time.monotonic()
-    with ThreadPoolExecutor(8) as pool:  # an empty body: refused by the parser, after the key is counted
+    with ThreadPoolExecutor(10) as pool:  # an empty body: refused by the parser, after the key is counted
         answers = list(pool.map(lambda _: limited.http.post("/v1/gates/lane-1/entries", json={}, headers=key),
-                                range(GATE_BUDGET + 10)))
+                                range(2 * GATE_BUDGET)))
     took = time.monotonic() - started
     statuses = [r.status_code for r in answers]
     assert set(statuses) <= {400, 429} and statuses.count(429) >= 1, statuses
@@ -62,3 +64,24 @@ def test_a_retailer_key_beyond_its_budget_is_refused_until_the_window_moves(limi
                         most_s=60)
     assert limited.http.get(f"/v1/stores/{other.store_id}/trips", headers=limited.as_retailer(other)).status_code == 200
     assert limited.http.get(path, headers=limited.op).status_code == 200  # the operator reads on
+
+
+def test_with_redis_every_worker_counts_in_one_budget(backend, db_url, tmp_path):
+    redis_url = os.environ.get("ENTRYGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    if not KeyRateLimits({}, storage_url=redis_url).reachable():
+        pytest.skip(f"no Redis at {redis_url} (ENTRYGATE_TEST_REDIS_URL)")
+    output = tmp_path / "server.out"
+    url, proc = start_server(db_url, workers=2, output=output,
+                             env={"ENTRYGATE_RATE_LIMIT_RETAILER": "4/minute", "ENTRYGATE_RATE_LIMIT_STORAGE": redis_url})
+    try:
+        p = Platform(url, operator_token(db_url), db_url, proc)
+        store = p.store()
+        path = f"/v1/stores/{store.store_id}/trips"
+        # A new connection each time, so both workers answer; each counting alone would let up to 8 through.
+        statuses = [httpx.get(url + path, headers={**p.as_retailer(store), "Connection": "close"}).status_code
+                    for _ in range(10)]
+        assert statuses == [200] * 4 + [429] * 6, statuses
+        assert f"rate limits: retailer keys 4 per 1 minute, gate keys {SUITE_RATE_LIMIT.replace('/', ' per 1 ')} " \
+               f"(shared, {redis_url})" in output.read_text().splitlines()
+    finally:
+        stop_server(proc)

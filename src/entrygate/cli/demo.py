@@ -9,6 +9,7 @@ again once they pay.
 """
 from __future__ import annotations
 
+import math
 import os
 import random
 import time
@@ -83,8 +84,12 @@ def demo(port: int = typer.Option(8000, help="Port for the platform (0 picks a f
         leftover.unlink()
     os.environ.setdefault("ENTRYGATE_SECRET_KEY", DEMO_SECRET)
     # The reference retailer listens on loopback, a private address the platform otherwise refuses.
+    # The demo's few simulated lanes (one exit gate, one back office) stand for a chain's many, each
+    # carrying up to --rate taps a second: their keys' budgets grow with it (docs/deploy.md, rate limits).
+    gate_budget, retailer_budget = max(20, math.ceil(rate * 2)), max(50, math.ceil(rate * 4))
     settings = Settings(database_url=f"sqlite:///{db}", demo=True, log_json=False, log_level="WARNING",
-                        allow_private_urls=True, sweep_interval_s=DEMO_SWEEP_INTERVAL_S)
+                        allow_private_urls=True, sweep_interval_s=DEMO_SWEEP_INTERVAL_S,
+                        rate_limit_gate=f"{gate_budget}/second", rate_limit_retailer=f"{retailer_budget}/second")
     configure(level=settings.log_level, json=False)
     upgrade(settings.sqlalchemy_url)
     container = build(settings)

@@ -23,9 +23,9 @@ def simulate(url: str = typer.Option("http://127.0.0.1:8000", help="The platform
              gate_id: str = typer.Option(..., help="The entry gate to send to."),
              gate_key: str = typer.Option(..., envvar="ENTRYGATE_GATE_KEY", help="That gate's API key."),
              count: int = typer.Option(200, min=1, help="How many entries to send."),
-             rate: float = typer.Option(20.0, min=0.1, help="Entries per second (one gate key: the platform's "
-                                                          "ENTRYGATE_RATE_LIMIT_GATE, 20/second by default, "
-                                                          "answers 429 beyond it)."),
+             rate: float = typer.Option(10.0, min=0.1, help="Entries per second, all on the one gate key (the "
+                                                          "platform's ENTRYGATE_RATE_LIMIT_GATE, 20/second by "
+                                                          "default, answers 429 beyond it)."),
              concurrency: int = typer.Option(4, min=1, max=256, help="Gates sending at once."),
              seed: int = typer.Option(1, help="Seed of the simulated shoppers.")) -> None:
     """Send simulated card taps at a rate, with a progress bar and a summary table."""
