@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from entrygate.adapters.clock import SystemClock
+from entrygate.adapters.db.api_keys import SqlApiKeys
 from entrygate.adapters.db.console_store import SqlConsoleSessions, SqlSignInFailures
 from entrygate.adapters.db.dashboard_queries import SqlDashboardQueries
 from entrygate.adapters.db.engine import make_engine
@@ -15,16 +16,21 @@ from entrygate.adapters.db.group_commit import GroupCommitLog
 from entrygate.adapters.db.hold_summaries import SqlHoldSummaries
 from entrygate.adapters.db.palm_store import SqlPalmStore
 from entrygate.adapters.db.payments import SqlPaymentsUnitOfWorkFactory
+from entrygate.adapters.db.secret_keys import SqlSecretKeys, SqlTemplateKeys
 from entrygate.adapters.db.uow import SqlUnitOfWorkFactory
 from entrygate.adapters.http.connectors import ConnectorClient, ConnectorMetrics
+from entrygate.adapters.keyring import KeyRing
 from entrygate.adapters.metrics import PrometheusObserver
 from entrygate.adapters.palm_index import PalmIndex
+from entrygate.adapters.palm_keys import KeyedTemplateCipher
 from entrygate.adapters.passwords import Argon2Passwords
 from entrygate.adapters.processors.registry import load_processor
 from entrygate.adapters.risk_model import ModelProvider
-from entrygate.adapters.template_crypto import TemplateCipher
 from entrygate.domain.channels import Channel
+from entrygate.services.admin.api_keys import ApiKeyService
 from entrygate.services.admin.connectivity import ConnectivityService
+from entrygate.services.admin.key_uses import KeyUseFlusher
+from entrygate.services.admin.secrets import SecretsService
 from entrygate.services.admin.service import AdminService
 from entrygate.services.auth import Authenticator
 from entrygate.services.catalog import Catalog
@@ -74,6 +80,9 @@ class Container:
     trip_closing: TripClosingService  # closing a trip by hand (its retailer or the operator)
     sweeper: TripSweeper  # the timeout and release sweeps; run in the background, or by `entrygate trips sweep`
     trip_views: TripViews  # the trip resource: trips with their holds
+    keyring: KeyRing  # every purpose's keys (docs/security.md); the console's session keys
+    api_keys: ApiKeyService  # gate keys that rotate, named retailer keys (DESIGN 15)
+    secrets: SecretsService  # rotating the secrets per purpose: `entrygate keys rotate|status`
     _closers: list[Any] = field(default_factory=list)
 
     def close(self) -> None:
@@ -94,14 +103,18 @@ def build(settings: Settings, *, clock: Clock | None = None, background_sweep: b
     connectors = ConnectorClient(metrics=ConnectorMetrics(observer.registry),
                                  allow_private_urls=settings.allow_private_urls)
     risk_model = ModelProvider(settings.model_path())
+    keyring = KeyRing(SqlSecretKeys(uow), settings.secret_bytes, clock=clock, refresh_s=settings.key_refresh_s)
+    templates = KeyedTemplateCipher(keyring)
+    api_key_store = SqlApiKeys(uow)
+    auth = Authenticator(uow, ttl_s=settings.cache_ttl_s, clock=clock, uses=api_key_store)
     palm = PalmService(store=SqlPalmStore(uow), index=PalmIndex(dimension=settings.palm_dimension),
-                       cipher=lambda: TemplateCipher(settings.secret_key), clock=clock,
-                       secret=settings.secret_bytes, dimension=settings.palm_dimension,
+                       cipher=lambda: templates, clock=clock,
+                       secret=keyring.instrument_secret, dimension=settings.palm_dimension,
                        match_threshold=settings.palm_match_threshold,
                        liveness_threshold=settings.palm_liveness_threshold,
                        sync_interval_s=settings.palm_sync_interval_s)
     handlers = {
-        Channel.CREDIT_CARD: CardHandler(secret=settings.secret_bytes),
+        Channel.CREDIT_CARD: CardHandler(secret=keyring.instrument_secret),
         Channel.PALM: PalmHandler(palm),
         Channel.QR_CODE: QrHandler(identity=connectors),
         Channel.BADGE: BadgeHandler(identity=connectors),
@@ -115,7 +128,7 @@ def build(settings: Settings, *, clock: Clock | None = None, background_sweep: b
     holds = HoldService(payments, processor, clock)
     container = Container(
         settings=settings, engine=engine, uow=uow, clock=clock, catalog=catalog,
-        auth=Authenticator(uow, ttl_s=settings.cache_ttl_s),
+        auth=auth,
         admin=AdminService(uow, clock, catalog, passwords, allow_private_urls=settings.allow_private_urls),
         entries=EntryService(uow=uow, catalog=catalog, clock=clock, processor=processor, handlers=handlers,
                              risk=risk, observer=observer, decision_log=decision_log, payments=payments),
@@ -127,13 +140,19 @@ def build(settings: Settings, *, clock: Clock | None = None, background_sweep: b
         dashboard=DashboardService(uow=uow, queries=SqlDashboardQueries(engine), clock=clock),
         risk_model=risk_model, palm=palm, holds=holds, trip_closing=TripClosingService(payments, clock),
         sweeper=TripSweeper(payments, holds, clock, processor=processor),
-        trip_views=TripViews(queries, SqlHoldSummaries(uow)))
+        trip_views=TripViews(queries, SqlHoldSummaries(uow)),
+        keyring=keyring, api_keys=ApiKeyService(uow=uow, keys=api_key_store, clock=clock, auth=auth),
+        secrets=SecretsService(ring=keyring, templates=SqlTemplateKeys(uow), recipher=templates,
+                               settle_s=2 * settings.key_refresh_s + 0.5))
     container._closers.append(connectors.close)
     if isinstance(decision_log, GroupCommitLog):
         container._closers.append(decision_log.close)
     close_processor = getattr(processor, "close", None)
     if callable(close_processor):
         container._closers.append(close_processor)
+    key_uses = KeyUseFlusher(auth, interval_s=settings.key_use_flush_s)
+    key_uses.start()
+    container._closers.append(key_uses.stop)
     palm.start()  # loads the index in the background, then follows the change log
     container._closers.append(palm.stop)
     if background_sweep and settings.sweep_interval_s > 0:

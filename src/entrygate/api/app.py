@@ -13,6 +13,7 @@ from entrygate.api import (
     routes_connectors,
     routes_feedback,
     routes_gates,
+    routes_keys,
     routes_palm,
     routes_retailer,
     routes_trips,
@@ -37,6 +38,7 @@ def install(app: FastAPI) -> None:
     app.include_router(routes_admin.router)
     app.include_router(routes_connectors.router)
     app.include_router(routes_palm.router)
+    app.include_router(routes_keys.router)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:
