@@ -91,8 +91,10 @@ class Container:
         self.engine.dispose()
 
 
-def build(settings: Settings, *, clock: Clock | None = None, background_sweep: bool = True) -> Container:
-    """The platform on ``settings``; ``background_sweep`` False: no sweep thread (a one-off command)."""
+def build(settings: Settings, *, clock: Clock | None = None, background_sweep: bool = True,
+          palm_index: bool = True) -> Container:
+    """The platform on ``settings``; ``background_sweep`` False: no sweep thread (a one-off command);
+    ``palm_index`` False: the palm index is not loaded (a command that identifies no palm)."""
     engine = make_engine(settings.sqlalchemy_url, pool_size=settings.db_pool_size)
     uow = SqlUnitOfWorkFactory(engine)
     clock = clock or SystemClock()
@@ -153,8 +155,9 @@ def build(settings: Settings, *, clock: Clock | None = None, background_sweep: b
     key_uses = KeyUseFlusher(auth, interval_s=settings.key_use_flush_s)
     key_uses.start()
     container._closers.append(key_uses.stop)
-    palm.start()  # loads the index in the background, then follows the change log
-    container._closers.append(palm.stop)
+    if palm_index:
+        palm.start()  # loads the index in the background, then follows the change log
+        container._closers.append(palm.stop)
     if background_sweep and settings.sweep_interval_s > 0:
         sweeps = SweepThread(container.sweeper.sweep, interval_s=settings.sweep_interval_s)
         sweeps.start()

@@ -93,6 +93,7 @@ class KeyRing:
         self._wrap = AESGCM(_hkdf(self._secret, WRAP_INFO))
         self._keys: dict[Purpose, list[PurposeKey]] | None = None
         self._read_at = float("-inf")
+        self._reread_at = float("-inf")  # the last read for a key id not known yet
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -125,7 +126,7 @@ class KeyRing:
 
     def _current(self, *, max_age_s: float | None = None) -> dict[Purpose, list[PurposeKey]]:
         age = time.monotonic() - self._read_at
-        if self._keys is None or age > (self._refresh_s if max_age_s is None else max_age_s):
+        if self._keys is None or age >= (self._refresh_s if max_age_s is None else max_age_s):
             try:
                 self.refresh()
             except StorageError as exc:
@@ -151,7 +152,11 @@ class KeyRing:
         for key in self._current()[purpose]:
             if key.key_id == key_id:
                 return key
-        for key in self._current(max_age_s=_UNKNOWN_ID_REREAD_S)[purpose]:
+        now = time.monotonic()
+        if now - self._reread_at < _UNKNOWN_ID_REREAD_S:
+            return None
+        self._reread_at = now
+        for key in self._current(max_age_s=0.0)[purpose]:
             if key.key_id == key_id:
                 return key
         return None

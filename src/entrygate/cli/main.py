@@ -159,12 +159,13 @@ def _recorded_history(database_url: str | None, **options):  # noqa: ANN003, ANN
 
 def _register_features() -> None:
     """Sub-commands that live with their features; none is optional, so a broken import fails loudly."""
-    from entrygate.cli import demo, simulate
+    from entrygate.cli import demo, keys, simulate
     from entrygate.retailer.cli import app as retailer_app
     from entrygate.risk.cli import make_app as make_risk_app
 
     app.command("demo")(demo.demo)
     app.command("simulate")(simulate.simulate)
+    app.add_typer(keys.app, name="keys")
     app.add_typer(make_risk_app(database_source=_recorded_history), name="risk")
     app.add_typer(retailer_app, name="retailer")
 

@@ -32,15 +32,15 @@ class SqlSecretKeys:
                               r.created_at, r.retired_at) for r in rows]
 
     def rotate(self, purpose: str, *, key_id: str, material: bytes, at: datetime) -> None:
-        try:
-            with self._uow(write=True) as u:
-                u.conn.execute(update(t.secret_keys).where(_k.purpose == purpose, _k.retired_at.is_(None))
-                               .values(retired_at=at))
+        with self._uow(write=True) as u:
+            u.conn.execute(update(t.secret_keys).where(_k.purpose == purpose, _k.retired_at.is_(None))
+                           .values(retired_at=at))
+            try:
                 u.conn.execute(insert(t.secret_keys).values(key_id=key_id, purpose=purpose, material=material,
                                                             created_at=at))
-                u.commit()
-        except IntegrityError:
-            raise ConcurrentRotation(f"another rotation of {purpose} committed first") from None
+            except IntegrityError:
+                raise ConcurrentRotation(f"another rotation of {purpose} committed first") from None
+            u.commit()
 
 
 class SqlTemplateKeys:
