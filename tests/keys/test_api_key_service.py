@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from functools import partial
 
 import pytest
 
@@ -106,6 +107,27 @@ def test_the_last_active_retailer_key_cannot_be_revoked_by_anyone(world):
         auth.authenticate(_bearer(made.api_key), allow={KeyKind.RETAILER})
 
 
+def _at_once(*calls) -> list[str]:  # noqa: ANN002
+    """Run the calls in threads released together; "revoked" or "409" for each."""
+    start = threading.Barrier(len(calls))
+    outcomes: list[str] = []
+
+    def run(call) -> None:  # noqa: ANN001
+        start.wait()
+        try:
+            call()
+            outcomes.append("revoked")
+        except Conflict:
+            outcomes.append("409")
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in calls]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return outcomes
+
+
 def test_two_revocations_of_the_last_two_keys_at_once_leave_one(world):
     """Each revocation runs in its own engine (as two processes would): the database decides."""
     service, _, uow, clock, engine = world
@@ -116,23 +138,8 @@ def test_two_revocations_of_the_last_two_keys_at_once_leave_one(world):
             where = shop(uow)
             (initial,) = service.list_retailer_keys(OPERATOR, where.retailer_id)
             made = service.create_retailer_key(OPERATOR, where.retailer_id, name="second")
-            start = threading.Barrier(2)
-            outcomes: list[str] = []
-
-            def revoke(svc: ApiKeyService, key_id: str) -> None:
-                start.wait()
-                try:
-                    svc.revoke_retailer_key(OPERATOR, where.retailer_id, key_id)
-                    outcomes.append("revoked")
-                except Conflict:
-                    outcomes.append("409")
-
-            threads = [threading.Thread(target=revoke, args=(service, initial.key_id)),
-                       threading.Thread(target=revoke, args=(other, made.key_id))]
-            for th in threads:
-                th.start()
-            for th in threads:
-                th.join()
+            outcomes = _at_once(partial(service.revoke_retailer_key, OPERATOR, where.retailer_id, initial.key_id),
+                                partial(other.revoke_retailer_key, OPERATOR, where.retailer_id, made.key_id))
             assert sorted(outcomes) == ["409", "revoked"]
             active = [k for k in service.list_retailer_keys(OPERATOR, where.retailer_id) if not k.revoked]
             assert len(active) == 1

@@ -121,6 +121,25 @@ def test_offline_keys_sign_with_the_active_key_and_publish_every_still_valid_pub
     assert [k.key_id for k in ring.offline_keys().public_keys] == [new_id]
 
 
+def _rotate_at_once(rings: list[KeyRing]) -> list[str]:
+    start = threading.Barrier(len(rings))
+    outcomes: list[str] = []
+
+    def rotate(ring: KeyRing) -> None:
+        start.wait()
+        try:
+            outcomes.append(ring.rotate("sessions"))
+        except ConcurrentRotation:
+            outcomes.append("lost")
+
+    threads = [threading.Thread(target=rotate, args=(r,)) for r in rings]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return outcomes
+
+
 def test_two_rotations_at_once_leave_one_active_key(stores):
     store, other_store, engine = stores
     if engine is None:
@@ -129,20 +148,7 @@ def test_two_rotations_at_once_leave_one_active_key(stores):
     rings = [KeyRing(store, ROOT, clock=clock), KeyRing(other_store, ROOT, clock=clock)]
     outcomes: list[str] = []
     for _ in range(4):
-        start = threading.Barrier(2)
-
-        def rotate(ring: KeyRing) -> None:
-            start.wait()
-            try:
-                outcomes.append(ring.rotate("sessions"))
-            except ConcurrentRotation:
-                outcomes.append("lost")
-
-        threads = [threading.Thread(target=rotate, args=(r,)) for r in rings]
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join()
+        outcomes += _rotate_at_once(rings)
     with engine.connect() as conn:
         active = conn.execute(select(t.secret_keys.c.key_id).where(t.secret_keys.c.purpose == "sessions",
                                                                    t.secret_keys.c.retired_at.is_(None))).all()
