@@ -9,7 +9,7 @@ from datetime import timedelta
 import numpy as np
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from entrygate.adapters.clock import FixedClock
 from entrygate.adapters.db import tables as t
@@ -27,21 +27,34 @@ from support.factories import NOW
 ROOT = b"keyring-test-secret-" + b"y" * 32
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def stores(request, tmp_path):
-    """Two stores over one database (two processes' views of it), and the engine (None in memory)."""
+@pytest.fixture(scope="module", params=["memory", "sqlite", "postgres"])
+def database(request, tmp_path_factory):
+    """One migrated database per SQL backend for this module (None in memory)."""
     if request.param == "memory":
-        store = MemorySecretKeys()
-        yield store, store, None
+        yield None
         return
     from support.databases import drop_database, fresh_database
 
-    url = fresh_database(request.param, tmp_path, name="ring")
-    engines = [make_engine(url, pool_size=4), make_engine(url, pool_size=4)]
+    url = fresh_database(request.param, tmp_path_factory.mktemp(f"ring-{request.param}"), name="ring")
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+def stores(database):
+    """Two stores over one database (two processes' views of it), and the engine (None in memory);
+    the keys as migration 0007 leaves them."""
+    if database is None:
+        store = MemorySecretKeys()
+        yield store, store, None
+        return
+    engines = [make_engine(database, pool_size=4), make_engine(database, pool_size=4)]
+    with engines[0].begin() as conn:
+        conn.execute(delete(t.secret_keys).where(t.secret_keys.c.material.is_not(None)))
+        conn.execute(update(t.secret_keys).values(retired_at=None))
     yield SqlSecretKeys(SqlUnitOfWorkFactory(engines[0])), SqlSecretKeys(SqlUnitOfWorkFactory(engines[1])), engines[0]
     for engine in engines:
         engine.dispose()
-    drop_database(url)
 
 
 def test_the_first_keys_are_the_ones_derived_before_keys_rotated(stores):
