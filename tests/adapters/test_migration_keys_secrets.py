@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 from alembic import command
 from sqlalchemy import create_engine, inspect, text
 
-from entrygate.adapters.db.engine import alembic_config, upgrade
+from entrygate.adapters.db.engine import alembic_config, make_engine, upgrade
+from entrygate.adapters.db.uow import SqlUnitOfWorkFactory
 from entrygate.domain.keys import KeyKind, new_key
+from entrygate.services.auth import Authenticator
 
 
 def _columns(engine, table: str) -> set[str]:  # noqa: ANN001
@@ -46,6 +48,14 @@ def test_keys_from_before_the_migration_are_moved_with_their_hashes(db_url):
         assert [tuple(r) for r in retailer_rows] == [(retailer_key.key_id, "ret_a", "initial key",
                                                        retailer_key.secret_hash, None)]
         assert secrets == {"palm-0": "palm", "sessions-0": "sessions", "offline-0": "offline"}
+        platform_engine = make_engine(db_url, pool_size=2)
+        try:  # the keys handed out before the migration authenticate after it
+            auth = Authenticator(SqlUnitOfWorkFactory(platform_engine))
+            gate = auth.authenticate(f"Bearer {gate_key.plaintext}", allow={KeyKind.GATE})
+            retailer = auth.authenticate(f"Bearer {retailer_key.plaintext}", allow={KeyKind.RETAILER})
+            assert (gate.gate_pk, retailer.retailer_id, retailer.key_name) == ("gpk_a", "ret_a", "initial key")
+        finally:
+            platform_engine.dispose()
         command.downgrade(alembic_config(db_url), "0006_orphan_holds")
         with engine.connect() as conn:
             assert tuple(conn.execute(text("SELECT key_id, secret_hash FROM gates")).one()) == (
@@ -55,3 +65,19 @@ def test_keys_from_before_the_migration_are_moved_with_their_hashes(db_url):
         upgrade(db_url)
     finally:
         engine.dispose()
+
+
+def test_the_keys_tables_of_tables_py_are_the_ones_the_migration_makes(db_url):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from entrygate.adapters.db.tables import metadata
+
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            diffs = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+    finally:
+        engine.dispose()
+    mine = ("gate_keys", "retailer_keys", "secret_keys", "template_key_id", "key_id", "secret_hash")
+    assert [d for d in diffs if any(name in repr(d) for name in mine)] == []

@@ -8,7 +8,6 @@ derived from the root; docs/security.md describes the whole scheme.
 """
 from __future__ import annotations
 
-import re
 import secrets
 from datetime import timedelta
 from enum import Enum
@@ -30,7 +29,6 @@ ROTATABLE = (Purpose.PALM, Purpose.SESSIONS, Purpose.OFFLINE)
 SESSIONS_KEY_GRACE = timedelta(hours=12)
 OFFLINE_BUNDLE_MAX_LIFETIME = timedelta(days=7)
 
-KEY_ID = re.compile(r"^(palm|sessions|offline)-[0-9a-f]{1,16}$")
 
 
 def root_key_id(purpose: Purpose) -> str:
