@@ -21,6 +21,7 @@ from entrygate.adapters.memory.secrets import MemorySecretKeys
 from entrygate.adapters.palm_keys import KeyedTemplateCipher
 from entrygate.adapters.template_crypto import TemplateCipher, TemplateDecryptionError, blob_key_id
 from entrygate.domain.secrets import OFFLINE_BUNDLE_MAX_LIFETIME, SESSIONS_KEY_GRACE, Purpose
+from entrygate.services.console.auth import SESSION_LIFETIME
 from entrygate.services.ports.secrets import ConcurrentRotation
 from support.factories import NOW
 
@@ -97,6 +98,7 @@ def test_a_rotation_is_seen_by_another_process_within_its_refresh_and_old_data_s
 
 
 def test_an_old_sessions_key_verifies_for_a_session_lifetime_after_it_is_replaced(stores):
+    assert SESSIONS_KEY_GRACE == SESSION_LIFETIME  # the domain's grace is the console's session lifetime
     store, _, _ = stores
     clock = FixedClock(NOW)
     ring = KeyRing(store, ROOT, clock=clock)
