@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sqlalchemy import update
 
 from entrygate.adapters.clock import FixedClock
+from entrygate.adapters.db import tables as t
 from entrygate.adapters.db.engine import make_engine
 from entrygate.adapters.db.palm_store import SqlPalmStore
 from entrygate.adapters.db.secret_keys import SqlSecretKeys, SqlTemplateKeys
@@ -45,7 +47,7 @@ def world(backend, db_url):
         palms[palm_id] = vec
     service = SecretsService(ring=ring, templates=SqlTemplateKeys(uow), recipher=cipher, settle_s=0.0,
                              sleep=lambda s: None)
-    yield service, store, cipher, palms
+    yield service, store, cipher, palms, ring
     engine.dispose()
 
 
@@ -57,7 +59,7 @@ def _all_open(store: SqlPalmStore, cipher: KeyedTemplateCipher, palms: dict[str,
 
 
 def test_an_interrupted_palm_rotation_is_finished_by_the_next_run(world):
-    service, store, cipher, palms = world
+    service, store, cipher, palms, _ = world
     seen: list[tuple[int, int]] = []
 
     def interrupt_after_two_pages(done: int, total: int) -> None:
@@ -95,3 +97,38 @@ def test_only_the_rotatable_purposes_rotate(world):
     rotated = service.rotate("sessions")
     after = {s.purpose: s.active_key_id for s in service.status()}
     assert after == {**before, "sessions": rotated.key_id} and rotated.key_id != before["sessions"]
+
+
+class DiesMidPage(SqlTemplateKeys):
+    """A template store whose connection dies halfway through writing its second page."""
+
+    def __init__(self, uow: SqlUnitOfWorkFactory) -> None:
+        super().__init__(uow)
+        self.pages = 0
+
+    def replace(self, rewrites):  # noqa: ANN001, ANN201
+        self.pages += 1
+        if self.pages == 2:
+            with self._uow(write=True) as u:  # half the page written, then the process is gone: no commit
+                for r in rewrites[: len(rewrites) // 2]:
+                    u.conn.execute(update(t.palm_enrollments).where(t.palm_enrollments.c.palm_id == r.palm_id)
+                                   .values(template=r.template, template_key_id=r.key_id))
+                raise Interrupted()
+        return super().replace(rewrites)
+
+
+def test_a_rotation_that_dies_in_the_middle_of_a_page_loses_nothing_and_resumes(world, db_url):
+    service, store, cipher, palms, ring = world
+    engine = make_engine(db_url, pool_size=2)
+    try:
+        dying = SecretsService(ring=ring, templates=DiesMidPage(SqlUnitOfWorkFactory(engine)),
+                               recipher=cipher, settle_s=0.0, sleep=lambda s: None)
+        with pytest.raises(Interrupted):
+            dying.rotate("palm", page=PAGE)
+    finally:
+        engine.dispose()
+    assert {s.purpose: s.under_older_keys for s in service.status()}["palm"] == COUNT - PAGE  # one whole page
+    _all_open(store, cipher, palms)
+    finished = service.rotate("palm", page=PAGE)
+    assert finished.resumed and (finished.reencrypted, finished.templates) == (COUNT, COUNT)
+    _all_open(store, cipher, palms)
