@@ -28,10 +28,13 @@ from entrygate.wire.parse import parse, parse_json
 router = APIRouter(tags=["keys"])
 ADMINS = (KeyKind.OPERATOR, KeyKind.RETAILER)
 _STORE = Query(None, description="The gate's store, when its id is used at several of the caller's stores")
+# The body of a gate key rotation may be left out: the grace is then a day.
+_OPTIONAL_GRACE = body(GateKeyIn, example={"graceSeconds": 86400})
+_OPTIONAL_GRACE["requestBody"]["required"] = False
 
 
 @router.post("/v1/admin/gates/{gateId}/keys", status_code=201, summary="Give a gate a new key",
-             response_model=RotatedGateKeyOut, openapi_extra=body(GateKeyIn, example={"graceSeconds": 86400}))
+             response_model=RotatedGateKeyOut, openapi_extra=_OPTIONAL_GRACE)
 async def rotate_gate_key(gateId: str, request: Request, storeId: str | None = _STORE) -> FastJSONResponse:
     """A new key; the gate's previous keys keep working until ``previousKeyExpiresAt``."""
     c = container(request)
