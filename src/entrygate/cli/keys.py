@@ -56,6 +56,9 @@ def rotate(purpose: str = typer.Option(..., "--purpose", help=f"The secret to ro
     except StorageError as exc:
         typer.echo(f"entrygate: the rotation stopped: {exc}; run the command again to finish it", err=True)
         raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        typer.echo("entrygate: interrupted; what was re-encrypted is kept: run the command again to finish", err=True)
+        raise typer.Exit(130) from None
     finally:
         container.close()
     if purpose == "palm":
