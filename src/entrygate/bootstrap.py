@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from entrygate.adapters.cel_rules import CelRuleCompiler
 from entrygate.adapters.clock import SystemClock
+from entrygate.adapters.db.api_keys import SqlApiKeys
 from entrygate.adapters.db.console_store import SqlConsoleSessions, SqlSignInFailures
 from entrygate.adapters.db.dashboard_queries import SqlDashboardQueries
 from entrygate.adapters.db.decision_feed import SqlDecisionFeed
@@ -19,22 +20,27 @@ from entrygate.adapters.db.investigation_queries import SqlInvestigationQueries
 from entrygate.adapters.db.palm_store import SqlPalmStore
 from entrygate.adapters.db.payments import SqlPaymentsUnitOfWorkFactory
 from entrygate.adapters.db.risk_models import SqlRiskRecords
+from entrygate.adapters.db.secret_keys import SqlSecretKeys, SqlTemplateKeys
 from entrygate.adapters.db.uow import SqlUnitOfWorkFactory
 from entrygate.adapters.http.connectors import ConnectorClient, ConnectorMetrics
+from entrygate.adapters.keyring import KeyRing
 from entrygate.adapters.metrics import PrometheusObserver
 from entrygate.adapters.palm_index import PalmIndex
+from entrygate.adapters.palm_keys import KeyedTemplateCipher
 from entrygate.adapters.palm_snapshot import PalmSnapshotFile, binding_for, snapshot_key
 from entrygate.adapters.passwords import Argon2Passwords
 from entrygate.adapters.processors.registry import load_processor
 from entrygate.adapters.rate_limits import KeyRateLimits
 from entrygate.adapters.risk_model import ModelProvider
-from entrygate.adapters.template_crypto import TemplateCipher
 from entrygate.domain.channels import Channel
 from entrygate.domain.keys import KeyKind
 from entrygate.risk.model_store import ModelStore
 from entrygate.risk.operations import ModelOperations
+from entrygate.services.admin.api_keys import ApiKeyService
 from entrygate.services.admin.audit import AuditTrail
 from entrygate.services.admin.connectivity import ConnectivityService
+from entrygate.services.admin.key_uses import KeyUseFlusher
+from entrygate.services.admin.secrets import SecretsService
 from entrygate.services.admin.service import AdminService
 from entrygate.services.admin.users import UserAdmin
 from entrygate.services.auth import Authenticator
@@ -103,6 +109,9 @@ class Container:
     model_page: ModelPageService  # the console's model page, and who may change the model from it
     decision_feed: DecisionFeedService  # the decisions feed: every decision once, in commit order (DESIGN 13)
     investigation: InvestigationService  # the console's decision detail, search, exports, silent gates
+    keyring: KeyRing  # every purpose's keys (docs/security.md); the console's session keys
+    api_keys: ApiKeyService  # gate keys that rotate, named retailer keys (DESIGN 15)
+    secrets: SecretsService  # rotating the secrets per purpose: `entrygate keys rotate|status`
     _closers: list[Any] = field(default_factory=list)
 
     def close(self) -> None:
@@ -120,8 +129,10 @@ def palm_snapshot(settings: Settings) -> PalmSnapshotFile | None:
                             binding=binding_for(settings.database_identity, settings.palm_dimension))
 
 
-def build(settings: Settings, *, clock: Clock | None = None, background_sweep: bool = True) -> Container:
-    """The platform on ``settings``; ``background_sweep`` False: no sweep thread (a one-off command)."""
+def build(settings: Settings, *, clock: Clock | None = None, background_sweep: bool = True,
+          palm_index: bool = True) -> Container:
+    """The platform on ``settings``; ``background_sweep`` False: no sweep thread (a one-off command);
+    ``palm_index`` False: the palm index is not loaded (a command that identifies no palm)."""
     engine = make_engine(settings.sqlalchemy_url, pool_size=settings.db_pool_size)
     uow = SqlUnitOfWorkFactory(engine)
     clock = clock or SystemClock()
@@ -135,14 +146,18 @@ def build(settings: Settings, *, clock: Clock | None = None, background_sweep: b
     model_store = ModelStore(settings.model_path())
     risk_model = ModelProvider(model_store, roles=risk_records.roles.read, check_every_s=settings.model_check_s)
     model_operations = ModelOperations(model_store, risk_records.roles, now=clock.now)
+    keyring = KeyRing(SqlSecretKeys(uow), settings.secret_bytes, clock=clock, refresh_s=settings.key_refresh_s)
+    templates = KeyedTemplateCipher(keyring)
+    api_key_store = SqlApiKeys(uow)
+    auth = Authenticator(uow, ttl_s=settings.cache_ttl_s, clock=clock, uses=api_key_store)
     palm = PalmService(store=SqlPalmStore(uow), index=PalmIndex(dimension=settings.palm_dimension),
-                       cipher=lambda: TemplateCipher(settings.secret_key), clock=clock,
-                       secret=settings.secret_bytes, dimension=settings.palm_dimension,
+                       cipher=lambda: templates, clock=clock,
+                       secret=keyring.instrument_secret, dimension=settings.palm_dimension,
                        match_threshold=settings.palm_match_threshold,
                        liveness_threshold=settings.palm_liveness_threshold,
                        sync_interval_s=settings.palm_sync_interval_s, snapshot=palm_snapshot(settings))
     handlers = {
-        Channel.CREDIT_CARD: CardHandler(secret=settings.secret_bytes),
+        Channel.CREDIT_CARD: CardHandler(secret=keyring.instrument_secret),
         Channel.PALM: PalmHandler(palm),
         Channel.QR_CODE: QrHandler(identity=connectors),
         Channel.BADGE: BadgeHandler(identity=connectors),
@@ -159,7 +174,7 @@ def build(settings: Settings, *, clock: Clock | None = None, background_sweep: b
     rule_book = RuleBook(uow, rule_compiler, ttl_s=settings.cache_ttl_s)
     container = Container(
         settings=settings, engine=engine, uow=uow, clock=clock, catalog=catalog,
-        auth=Authenticator(uow, ttl_s=settings.cache_ttl_s), admin=admin, audit=AuditTrail(uow), users=admin.users,
+        auth=auth, admin=admin, audit=AuditTrail(uow), users=admin.users,
         entries=EntryService(uow=uow, catalog=catalog, clock=clock, processor=processor, handlers=handlers,
                              risk=risk, observer=observer, decision_log=decision_log, payments=payments,
                              rules=RulesStep(uow, rule_book)),
@@ -177,7 +192,10 @@ def build(settings: Settings, *, clock: Clock | None = None, background_sweep: b
         reviews=ReviewService(uow, clock), risk_records=risk_records, model_operations=model_operations,
         model_page=ModelPageService(model_operations, risk_records, admins=frozenset(settings.model_admin_emails.split(","))),
         decision_feed=DecisionFeedService(uow=uow, feed=SqlDecisionFeed(engine), secret=settings.secret_bytes),
-        investigation=InvestigationService(uow=uow, queries=SqlInvestigationQueries(engine), clock=clock))
+        investigation=InvestigationService(uow=uow, queries=SqlInvestigationQueries(engine), clock=clock),
+        keyring=keyring, api_keys=ApiKeyService(uow=uow, keys=api_key_store, clock=clock, auth=auth),
+        secrets=SecretsService(ring=keyring, templates=SqlTemplateKeys(uow), recipher=templates,
+                               settle_s=2 * settings.key_refresh_s + 0.5))
     container._closers.append(connectors.close)
     container._closers.append(container.rate_limits.close)
     container._closers.append(risk_model.close)
@@ -186,8 +204,12 @@ def build(settings: Settings, *, clock: Clock | None = None, background_sweep: b
     close_processor = getattr(processor, "close", None)
     if callable(close_processor):
         container._closers.append(close_processor)
-    palm.start()  # loads the index in the background, then follows the change log
-    container._closers.append(palm.stop)
+    key_uses = KeyUseFlusher(auth, interval_s=settings.key_use_flush_s)
+    key_uses.start()
+    container._closers.append(key_uses.stop)
+    if palm_index:
+        palm.start()  # loads the index in the background, then follows the change log
+        container._closers.append(palm.stop)
     if background_sweep and settings.sweep_interval_s > 0:
         sweeps = SweepThread(container.sweeper.sweep, interval_s=settings.sweep_interval_s)
         sweeps.start()

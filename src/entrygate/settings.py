@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     model_admin_emails: str = ""
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     cache_ttl_s: float = Field(default=2.0, ge=0)
+    # Keys and secrets (docs/security.md): every process reads the rotatable secrets' keys again this
+    # often, so a rotation reaches all of them within twice this (at most 10 s); keys' last use is
+    # written this often (one write per key), so lastUsedAt trails a use by at most this.
+    key_refresh_s: float = Field(default=4.0, gt=0, le=5)
+    key_use_flush_s: float = Field(default=15.0, gt=0, le=50)
     log_level: str = "INFO"
     log_json: bool = True
     db_pool_size: int = Field(default=16, ge=1)

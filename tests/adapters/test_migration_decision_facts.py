@@ -88,7 +88,8 @@ def test_answers_stored_before_are_rendered_the_same_from_the_facts_and_restored
     engine = create_engine(db_url)
     try:
         with engine.begin() as conn:
-            conn.execute(sa.text("INSERT INTO retailers VALUES ('r1', 'R', 'k1', 'h', :at)"), {"at": AT})
+            conn.execute(sa.text("INSERT INTO retailers (retailer_id, name, key_id, secret_hash, created_at) "
+                                 "VALUES ('r1', 'R', 'k1', 'h', :at)"), {"at": AT})
             conn.execute(sa.text("INSERT INTO stores VALUES ('s1', 'r1', 'S', '{}', :at, :at)"), {"at": AT})
             for pk, gate_id, direction in (('gpk_1', 'lane-1', 'ENTRY'), ('gpk_x', 'exit-1', 'EXIT')):
                 conn.execute(sa.text("INSERT INTO gates (gate_pk, gate_id, store_id, direction, enabled, key_id, "

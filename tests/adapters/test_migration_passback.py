@@ -15,7 +15,8 @@ def test_upgrade_keeps_existing_open_trips_and_downgrade_removes_the_rule(db_url
     engine = create_engine(db_url)
     try:
         with engine.begin() as conn:  # two open trips of one visitor, from before the rule
-            conn.execute(text("INSERT INTO retailers VALUES ('r1', 'R', 'k1', 'h', :at)"), {"at": "2026-11-27"})
+            conn.execute(text("INSERT INTO retailers (retailer_id, name, key_id, secret_hash, created_at) "
+                              "VALUES ('r1', 'R', 'k1', 'h', :at)"), {"at": "2026-11-27"})
             conn.execute(text("INSERT INTO stores VALUES ('s1', 'r1', 'S', '{}', :at, :at)"), {"at": "2026-11-27"})
             for trip_id in ("t1", "t2"):
                 conn.execute(text(TRIP.format(extra="", value="")), {"id": trip_id, "at": "2026-11-27"})

@@ -29,7 +29,8 @@ def test_upgrade_backfills_who_closed_trips_and_the_stores_clocks_and_downgrade_
     engine = create_engine(db_url)
     try:
         with engine.begin() as conn:
-            conn.execute(text("INSERT INTO retailers VALUES ('r1', 'R', 'k1', 'h', :at)"), {"at": NOW})
+            conn.execute(text("INSERT INTO retailers (retailer_id, name, key_id, secret_hash, created_at) "
+                              "VALUES ('r1', 'R', 'k1', 'h', :at)"), {"at": NOW})
             conn.execute(text("INSERT INTO stores VALUES ('s1', 'r1', 'S', :cfg, :at, :at)"),
                          {"cfg": '{"currency": "USD"}', "at": NOW})
             conn.execute(text("INSERT INTO stores VALUES ('s2', 'r1', 'S', :cfg, :at, :at)"),

@@ -217,7 +217,9 @@ def test_the_template_is_encrypted_at_rest(platform, palm_store):
     sent = base64.b64decode(body["signature"])
     unit = np.frombuffer(sent, dtype="<f4")
     unit = (unit / np.linalg.norm(unit.astype(np.float64))).astype("<f4").tobytes()
-    assert len(raw) == 1 + 12 + 512 + 16
+    # A version 2 blob: 2, the key id's length and the key id, then nonce, ciphertext and tag (docs/palm.md).
+    key_id = raw[2:2 + raw[1]].decode()
+    assert raw[0] == 2 and key_id == row.template_key_id and len(raw) == 2 + len(key_id) + 12 + 512 + 16
     for plain in (sent, unit):
         assert plain not in raw and plain[:8] not in raw
     assert row.card["par"] == body["card"]["par"] and row.dimension == 128

@@ -48,8 +48,7 @@ class PaymentsBackend:
             with self.engines[0].begin() as conn:
                 if conn.execute(select(t.retailers.c.retailer_id)
                                 .where(t.retailers.c.retailer_id == retailer_id)).first() is None:
-                    conn.execute(insert(t.retailers).values(retailer_id=retailer_id, name="R",
-                                                            key_id=uuid.uuid4().hex, secret_hash="h", created_at=NOW))
+                    conn.execute(insert(t.retailers).values(retailer_id=retailer_id, name="R", created_at=NOW))
                 if store_id in self.stores:
                     conn.execute(update(t.stores).where(t.stores.c.store_id == store_id).values(config=config))
                 else:

@@ -4,7 +4,13 @@ A palm template is biometric data: the database keeps it only encrypted. The key
 the server secret with HKDF-SHA256 (RFC 5869; info "entrygate palm template v1"), so the secret
 itself never touches a template and another purpose can derive its own key from the same secret.
 
-Blob layout: ``version (1 byte) || nonce (12 bytes) || ciphertext || tag (16 bytes)``.
+Blob layouts:
+
+- version 1: ``1 || nonce (12 bytes) || ciphertext || tag (16 bytes)``, under the key derived from
+  the server secret (the palm purpose's first key, ``palm-0``); associated data ``1 || palm id``.
+- version 2 (DESIGN 15, keys that rotate): ``2 || n (1 byte) || key id (n ASCII bytes) || nonce ||
+  ciphertext || tag``, under the palm key of that id (``adapters/palm_keys.py``); associated data
+  the header (``2 || n || key id``) and the palm id, so a blob relabelled with another key id fails.
 
 - The nonce is 96 random bits per encryption (SP 800-38D 8.2.2): with one key, 2^32 encryptions
   keep the chance of a repeated nonce below 2^-32, far beyond any count of enrollments.
@@ -27,6 +33,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 #   └── TemplateDecryptionError    a blob did not decrypt: wrong key, wrong palm id, or tampered
 
 VERSION = 1
+VERSION_KEYED = 2
+ROOT_KEY_ID = "palm-0"  # domain.secrets.root_key_id(Purpose.PALM): the key version 1 blobs are under
 HKDF_INFO = b"entrygate palm template v1"
 NONCE_BYTES = 12
 TAG_BYTES = 16
@@ -60,6 +68,13 @@ class TemplateCipher:
     def __init__(self, secret: bytes | str) -> None:
         self._aead = AESGCM(derive_template_key(secret))
 
+    @classmethod
+    def from_key(cls, key: bytes) -> TemplateCipher:
+        """A cipher on the 256-bit template key itself (the palm key ``palm-0``)."""
+        cipher = cls.__new__(cls)
+        cipher._aead = AESGCM(key)
+        return cipher
+
     def __repr__(self) -> str:
         return "TemplateCipher(<key hidden>)"
 
@@ -91,3 +106,42 @@ class TemplateCipher:
 
 def _associated_data(version: int, palm_id: str) -> bytes:
     return bytes([version]) + palm_id.encode("utf-8")
+
+
+def blob_key_id(blob: bytes) -> str:
+    """The id of the palm key a template blob is under; TemplateDecryptionError for no known layout."""
+    blob = bytes(blob)
+    if blob[:1] == bytes([VERSION]):
+        return ROOT_KEY_ID
+    if blob[:1] == bytes([VERSION_KEYED]) and len(blob) > 2 and len(blob) >= 2 + blob[1]:
+        try:
+            return blob[2:2 + blob[1]].decode("ascii")
+        except UnicodeDecodeError:
+            pass
+    raise TemplateDecryptionError("not a palm template blob of a known version")
+
+
+def seal_keyed(key: bytes, key_id: str, vec_bytes: bytes, *, palm_id: str) -> bytes:
+    """A version 2 blob: the template under the palm key ``key_id``, bound to the palm id."""
+    kid = key_id.encode("ascii")
+    if not 1 <= len(kid) <= 255:
+        raise ValueError("a key id is 1 to 255 ASCII characters")
+    header = bytes([VERSION_KEYED, len(kid)]) + kid
+    nonce = os.urandom(NONCE_BYTES)
+    return header + nonce + AESGCM(key).encrypt(nonce, bytes(vec_bytes), header + palm_id.encode("utf-8"))
+
+
+def open_keyed(key: bytes, blob: bytes, *, palm_id: str) -> bytes:
+    """The template bytes of a version 2 blob; TemplateDecryptionError unless intact, for this palm id and key."""
+    blob = bytes(blob)
+    key_id = blob_key_id(blob)
+    if blob[0] != VERSION_KEYED:
+        raise TemplateDecryptionError("not a version 2 palm template blob")
+    end = 2 + len(key_id)
+    header, nonce, sealed = blob[:end], blob[end:end + NONCE_BYTES], blob[end + NONCE_BYTES:]
+    if len(nonce) < NONCE_BYTES or len(sealed) < TAG_BYTES:
+        raise TemplateDecryptionError("a truncated palm template blob")
+    try:
+        return AESGCM(key).decrypt(nonce, sealed, header + palm_id.encode("utf-8"))
+    except InvalidTag:
+        raise TemplateDecryptionError("the palm template did not decrypt") from None

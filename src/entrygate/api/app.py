@@ -14,6 +14,7 @@ from entrygate.api import (
     routes_connectors,
     routes_feedback,
     routes_gates,
+    routes_keys,
     routes_palm,
     routes_retailer,
     routes_risk_ops,
@@ -43,6 +44,7 @@ def install(app: FastAPI) -> None:
     app.include_router(routes_audit.router)
     app.include_router(routes_users.router)
     app.include_router(routes_risk_ops.router)
+    app.include_router(routes_keys.router)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

@@ -278,13 +278,14 @@ def _sqlite_file_exists(url: str) -> bool:
 
 def _register_features() -> None:
     """Sub-commands that live with their features; none is optional, so a broken import fails loudly."""
-    from entrygate.cli import demo, simulate
+    from entrygate.cli import demo, keys, simulate
     from entrygate.cli.agent import gate_app
     from entrygate.retailer.cli import app as retailer_app
     from entrygate.risk.cli import make_app as make_risk_app
 
     app.command("demo")(demo.demo)
     app.command("simulate")(simulate.simulate)
+    app.add_typer(keys.app, name="keys")
     app.add_typer(make_risk_app(database_source=_recorded_history, records=_risk_records), name="risk")
     app.add_typer(retailer_app, name="retailer")
     app.add_typer(gate_app, name="gate")

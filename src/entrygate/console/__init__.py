@@ -8,6 +8,7 @@ from entrygate.console import (
     routes_access,
     routes_auth,
     routes_investigation,
+    routes_keys,
     routes_models,
     routes_risk_ops,
     routes_stores,
@@ -27,4 +28,5 @@ def install(app: FastAPI) -> None:
     app.include_router(routes_risk_ops.router)
     app.include_router(routes_models.router)
     app.include_router(routes_investigation.router)
+    app.include_router(routes_keys.router)
     app.mount("/console/static", StaticFiles(directory=str(STATIC)), name="console-static")

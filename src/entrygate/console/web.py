@@ -71,7 +71,7 @@ def container(request: Request) -> Container:
 
 
 def cookies(request: Request) -> Cookies:
-    return Cookies(container(request).settings.secret_bytes)
+    return Cookies(container(request).keyring)
 
 
 def is_fragment(request: Request) -> bool:

@@ -47,6 +47,8 @@ class ApiKeyRecord:
     key_id: str
     secret_hash: str
     owner: str
+    expires_at: datetime | None = None  # a gate key replaced by a newer one works until then
+    name: str | None = None  # a retailer key's name
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from entrygate.adapters.db import tables as t
 from entrygate.adapters.db.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
+from entrygate.adapters.template_crypto import blob_key_id
 from entrygate.domain.cards import CardCredential
 from entrygate.services.ports.palm import Enrollment, PalmChange, PalmLink, SealedTemplate
 from entrygate.services.ports.storage import StorageError
@@ -69,7 +70,7 @@ class SqlEnrollment:
         self._u.instruments.record_seen(e.instrument_id, e.card, at=e.created_at)
         conn.execute(insert(_e).values(palm_id=e.palm_id, instrument_id=e.instrument_id, retailer_id=e.retailer_id,
                                        template=e.template, dimension=e.dimension, card=card_to_json(e.card),
-                                       created_at=e.created_at))
+                                       created_at=e.created_at, template_key_id=blob_key_id(e.template)))
         conn.execute(insert(_c).values(palm_id=e.palm_id, op="add", changed_at=e.created_at))
 
 

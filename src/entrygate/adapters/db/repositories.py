@@ -27,6 +27,8 @@ from entrygate.domain.store import StoreConfig
 from entrygate.domain.trips import ClosedBy
 from entrygate.services.ports.storage import AlreadyExists, DuplicateEvent, TripAlreadyOpen
 
+INITIAL_KEY_NAME = "initial key"  # the name of the key a retailer is created with, unless one is given
+
 
 class _Repo:
     def __init__(self, conn: Connection) -> None:
@@ -60,21 +62,26 @@ class SqlKeys(_Repo):
         return ApiKeyRecord(row.key_id, row.secret_hash, "operator") if row else None
 
     def get_retailer_key(self, key_id: str) -> ApiKeyRecord | None:
-        row = self.conn.execute(select(t.retailers.c.key_id, t.retailers.c.secret_hash, t.retailers.c.retailer_id)
-                                .where(t.retailers.c.key_id == key_id)).first()
-        return ApiKeyRecord(row.key_id, row.secret_hash, row.retailer_id) if row else None
+        k = t.retailer_keys.c
+        row = self.conn.execute(select(k.key_id, k.secret_hash, k.retailer_id, k.name)
+                                .where(k.key_id == key_id, k.revoked_at.is_(None))).first()
+        return ApiKeyRecord(row.key_id, row.secret_hash, row.retailer_id, name=row.name) if row else None
 
     def get_gate_key(self, key_id: str) -> ApiKeyRecord | None:
-        row = self.conn.execute(select(t.gates.c.key_id, t.gates.c.secret_hash, t.gates.c.gate_pk)
-                                .where(t.gates.c.key_id == key_id)).first()
-        return ApiKeyRecord(row.key_id, row.secret_hash, row.gate_pk) if row else None
+        """The gate key unless revoked; one replaced by a newer key carries when it stops working."""
+        k = t.gate_keys.c
+        row = self.conn.execute(select(k.key_id, k.secret_hash, k.gate_pk, k.expires_at)
+                                .where(k.key_id == key_id, k.revoked_at.is_(None))).first()
+        return ApiKeyRecord(row.key_id, row.secret_hash, row.gate_pk, expires_at=row.expires_at) if row else None
 
 
 class SqlRetailers(_Repo):
     def add(self, retailer: Retailer, key: ApiKeyRecord) -> None:
         self._insert(insert(t.retailers).values(retailer_id=retailer.retailer_id, name=retailer.name,
-                                                key_id=key.key_id, secret_hash=key.secret_hash,
                                                 created_at=retailer.created_at))
+        self._insert(insert(t.retailer_keys).values(key_id=key.key_id, retailer_id=retailer.retailer_id,
+                                                    name=key.name or INITIAL_KEY_NAME, secret_hash=key.secret_hash,
+                                                    created_at=retailer.created_at))
 
     def get(self, retailer_id: str) -> Retailer | None:
         row = self.conn.execute(select(t.retailers).where(t.retailers.c.retailer_id == retailer_id)).first()
@@ -131,8 +138,9 @@ class SqlGates(_Repo):
     def add(self, gate: Gate, key: ApiKeyRecord) -> None:
         self._insert(insert(t.gates).values(gate_pk=gate.gate_pk, gate_id=gate.gate_id, store_id=gate.store_id,
                                             direction=gate.direction.value, enabled=gate.enabled,
-                                            key_id=key.key_id, secret_hash=key.secret_hash,
                                             created_at=gate.created_at))
+        self._insert(insert(t.gate_keys).values(key_id=key.key_id, gate_pk=gate.gate_pk, secret_hash=key.secret_hash,
+                                                created_at=gate.created_at))
 
     def get(self, gate_pk: str) -> Gate | None:
         row = self.conn.execute(select(t.gates).where(t.gates.c.gate_pk == gate_pk)).first()

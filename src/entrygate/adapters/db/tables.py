@@ -73,9 +73,7 @@ retailers = Table(
     "retailers", metadata,
     Column("retailer_id", String(64), primary_key=True),
     Column("name", String(200), nullable=False),
-    Column("key_id", String(32), nullable=False, unique=True),
-    Column("secret_hash", String(64), nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),  # its keys are in retailer_keys (migration 0007)
 )
 
 retailer_users = Table(
@@ -106,9 +104,7 @@ gates = Table(
     Column("store_id", String(255), ForeignKey("stores.store_id"), nullable=False),
     Column("direction", String(8), nullable=False),
     Column("enabled", Boolean, nullable=False, default=True),
-    Column("key_id", String(32), nullable=False, unique=True),
-    Column("secret_hash", String(64), nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),  # its keys are in gate_keys (migration 0007)
     UniqueConstraint("store_id", "gate_id", name="uq_gates_store_gate"),
     Index("ix_gates_gate_id", "gate_id"),
 )
@@ -241,6 +237,9 @@ palm_enrollments = Table(
     Column("dimension", Integer, nullable=False),
     Column("card", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # The palm key the template is encrypted under (migration 0007): re-encryption finds the rest by it.
+    Column("template_key_id", String(40), nullable=False, server_default=text("'palm-0'")),
+    Index("ix_palm_enrollments_template_key_id", "template_key_id"),
 )
 
 palm_changes = Table(
@@ -395,4 +394,47 @@ risk_backtests = Table(
     Column("candidate", String(64), nullable=False),
     Column("figures", JSON, nullable=False),
     Column("plot_png", LargeBinary),
+)
+
+
+# -- Keys and secrets (DESIGN 15, migration 0007) --------------------------------------------------
+# API keys: the id part is the primary key, the secret only as its SHA-256. A gate key replaced by a
+# newer one carries ``expires_at``; a revoked key keeps its row (``revoked_at``) so listings show it.
+gate_keys = Table(
+    "gate_keys", metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("gate_pk", String(64), ForeignKey("gates.gate_pk"), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+    Column("last_used_at", UTCDateTime),  # written behind, at most once a key per flush interval
+    Index("ix_gate_keys_gate_pk", "gate_pk"),
+)
+
+retailer_keys = Table(
+    "retailer_keys", metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("retailer_id", String(64), ForeignKey("retailers.retailer_id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+    Column("last_used_at", UTCDateTime),
+    Index("ix_retailer_keys_retailer_id", "retailer_id"),
+)
+
+# The keys of the rotatable secrets (domain/secrets.py): at most one active (``retired_at`` NULL) per
+# purpose, kept by a partial unique index. ``material`` is the key wrapped (AES-256-GCM) under a key
+# derived from ENTRYGATE_SECRET_KEY; NULL for a purpose's first key, derived from the secret itself.
+ACTIVE_SECRET_KEY = "retired_at IS NULL"
+secret_keys = Table(
+    "secret_keys", metadata,
+    Column("key_id", String(40), primary_key=True),
+    Column("purpose", String(16), nullable=False),
+    Column("material", LargeBinary),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("retired_at", UTCDateTime),
+    Index("uq_secret_keys_active_purpose", "purpose", unique=True,
+          sqlite_where=text(ACTIVE_SECRET_KEY), postgresql_where=text(ACTIVE_SECRET_KEY)),
 )

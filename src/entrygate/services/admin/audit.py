@@ -52,10 +52,17 @@ def record(uow: UnitOfWork, who: Principal | Actor, action: str, target: Target,
     whose data changed (the retailer that sees the entry; None for a platform-wide change, such as a
     risk model's promotion, which only operators see); ``store_id`` the store it concerns, if any.
     """
-    entry = AuditEntry(at=at, actor=actor_of(who), action=action, target=target, retailer_id=retailer_id,
-                       store_id=store_id, before=scrubbed(before), after=scrubbed(after))
-    uow.audit.add(entry)
-    return entry
+    made = entry(who, action, target, retailer_id=retailer_id, at=at, store_id=store_id, before=before, after=after)
+    uow.audit.add(made)
+    return made
+
+
+def entry(who: Principal | Actor, action: str, target: Target, *, retailer_id: str | None, at: datetime,
+          store_id: str | None = None, before: Mapping[str, Any] | None = None,
+          after: Mapping[str, Any] | None = None) -> AuditEntry:
+    """The entry for a change that a store writes in its own transaction (the key store's, for one)."""
+    return AuditEntry(at=at, actor=actor_of(who), action=action, target=target, retailer_id=retailer_id,
+                      store_id=store_id, before=scrubbed(before), after=scrubbed(after))
 
 
 class AuditTrail:
