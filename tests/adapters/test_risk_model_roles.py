@@ -70,3 +70,27 @@ def test_concurrent_promotions_leave_one_current_version(roles, tmp_path):
     for t in threads:
         t.join()
     assert errors == [] and roles.read().current in versions
+
+
+def test_each_change_of_the_model_is_in_the_audit_log_with_who_made_it_and_a_refused_one_is_not(roles, tmp_path, db_url):
+    from entrygate.adapters.db.audit import SqlAudit
+    from entrygate.domain.audit import Actor, ActorType
+
+    candidate = save_always_high(tmp_path)
+    ops = ModelOperations(ModelStore(tmp_path), roles, now=lambda: T0)
+    alice = Actor(ActorType.CONSOLE_USER, "usr_alice", "alice@example.com")
+    ops.start_shadow(candidate, by=alice)
+    ops.promote(candidate)  # from the command line
+    with pytest.raises(UnknownModelVersion):
+        ops.promote("v20990101T000000Z-00000000", by=alice)
+    engine = make_engine(db_url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            entries = SqlAudit(conn).list(retailer_id=None, store_id=None, since=None, limit=10)
+    finally:
+        engine.dispose()
+    mine = [e for e in entries if e.target.type == "riskModel"]
+    assert [(e.action, e.actor.name) for e in mine] == [("riskModel.promoted", "entrygate risk (command line)"),
+                                                        ("riskModel.shadowStarted", "alice@example.com")]
+    assert mine[0].before == {"current": bundled_version(), "shadow": candidate}
+    assert mine[0].after == {"current": candidate, "shadow": None} and mine[0].retailer_id is None  # its shadow ended

@@ -7,6 +7,8 @@ change within its check interval. A refused change shows the page again with the
 """
 from __future__ import annotations
 
+import functools
+
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import Response as PlainResponse
 from starlette.datastructures import FormData
@@ -23,6 +25,7 @@ from entrygate.console.web import (
     render,
     signed_in,
 )
+from entrygate.domain.audit import Actor, ActorType
 from entrygate.risk.backtest import SCORE_BINS
 from entrygate.services.errors import InvalidRequest, NotFound
 
@@ -89,7 +92,8 @@ async def stop_shadow(request: Request, form: FormData = Depends(checked_form),
 
 async def _change(request: Request, visit: Visit, done: str, change, *args: str) -> Response:  # noqa: ANN001
     try:
-        await call(change, visit.user.email, *args)
+        by = Actor(ActorType.CONSOLE_USER, visit.user.user_id, visit.user.email)  # as the audit log names people
+        await call(functools.partial(change, by=by), visit.user.email, *args)
     except InvalidRequest as exc:
         return await _page(request, visit, status=400, problem=exc.message)
     return redirect(f"{PAGE}?done={done}")

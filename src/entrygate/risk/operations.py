@@ -14,7 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from entrygate.domain.audit import Actor, ActorType, AuditEntry, Target
 from entrygate.risk.model_store import ModelStore
+
+# Who changed the model when the change came from a command on the platform's host, not a signed-in user.
+LOCAL_COMMAND = Actor(ActorType.OPERATOR, "cli", "entrygate risk (command line)")
 
 
 class UnknownModelVersion(LookupError):
@@ -49,11 +53,12 @@ class ModelRoleStore(Protocol):
         """The roles as recorded now."""
         ...
 
-    def set_current(self, version: str, *, at: datetime) -> None:
-        """Record ``version`` as current; a shadow of that same version ends (it is no candidate any more)."""
+    def set_current(self, version: str, *, at: datetime, audit: AuditEntry | None = None) -> None:
+        """Record ``version`` as current; a shadow of that same version ends (it is no candidate any more).
+        ``audit`` is written in the same transaction (DESIGN 15)."""
         ...
 
-    def set_shadow(self, version: str | None, *, at: datetime) -> None:
+    def set_shadow(self, version: str | None, *, at: datetime, audit: AuditEntry | None = None) -> None:
         """Record ``version`` as the shadow; None ends the shadow."""
         ...
 
@@ -81,21 +86,34 @@ class ModelOperations:
         return ServedVersions(current=recorded.current or self.store.default_version(), shadow=recorded.shadow,
                               recorded=recorded)
 
-    def promote(self, version: str) -> None:
-        """Make ``version`` current in every process (within the check interval)."""
+    def promote(self, version: str, *, by: Actor = LOCAL_COMMAND) -> None:
+        """Make ``version`` current in every process (within the check interval); ``by`` goes in the audit log."""
         self._require(version)
-        self.roles.set_current(version, at=self._now())
+        served, at = self.served(), self._now()
+        after = {"current": version, "shadow": None if served.shadow == version else served.shadow}  # see set_current
+        self.roles.set_current(version, at=at, audit=self._entry(by, "riskModel.promoted", at, before=served, after=after))
 
-    def start_shadow(self, version: str) -> None:
+    def start_shadow(self, version: str, *, by: Actor = LOCAL_COMMAND) -> None:
         """Make every process also score live decisions with ``version``, without letting it decide."""
         self._require(version)
-        if version == self.served().current:
+        served, at = self.served(), self._now()
+        if version == served.current:
             raise NotACandidate(f"{version} is the current model already: shadow another version")
-        self.roles.set_shadow(version, at=self._now())
+        self.roles.set_shadow(version, at=at, audit=self._entry(by, "riskModel.shadowStarted", at, before=served,
+                                                               after={"shadow": version}))
 
-    def stop_shadow(self) -> None:
+    def stop_shadow(self, *, by: Actor = LOCAL_COMMAND) -> None:
         """End the shadow; decisions from then on carry no shadow score."""
-        self.roles.set_shadow(None, at=self._now())
+        served, at = self.served(), self._now()
+        self.roles.set_shadow(None, at=at, audit=self._entry(by, "riskModel.shadowStopped", at, before=served,
+                                                            after={"shadow": None}))
+
+    @staticmethod
+    def _entry(by: Actor, action: str, at: datetime, *, before: ServedVersions, after: dict) -> AuditEntry:
+        """A platform-wide change (the model serves every retailer): operators read it in the audit log."""
+        was = {"current": before.current, "shadow": before.shadow}
+        return AuditEntry(at=at, actor=by, action=action, target=Target("riskModel", "platform"), retailer_id=None,
+                          store_id=None, before=was, after={**was, **after})
 
     def _require(self, version: str) -> None:
         if not self.store.has(version):

@@ -21,9 +21,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from entrygate.adapters.db import tables as t
+from entrygate.adapters.db.audit import SqlAudit
 from entrygate.adapters.db.faults import describe, end_quietly
 from entrygate.adapters.db.mapping import store_from_json
 from entrygate.adapters.db.training import replay_entries
+from entrygate.domain.audit import AuditEntry
 from entrygate.domain.risk_policy import HardFacts
 from entrygate.risk.backtest import BacktestEntry
 from entrygate.risk.features import to_vector
@@ -70,17 +72,21 @@ class SqlModelRoles(_Store):
                           current_since=current.changed_at if current else None,
                           shadow_since=shadow.changed_at if shadow and shadow.version else None)
 
-    def set_current(self, version: str, *, at: datetime) -> None:
+    def set_current(self, version: str, *, at: datetime, audit: AuditEntry | None = None) -> None:
         c = t.risk_model_roles.c
         with self._tx(write=True) as conn:
             self._upsert(conn, CURRENT, version, at)
+            if audit is not None:
+                SqlAudit(conn).add(audit)
             # A promoted candidate is no candidate any more: its shadow ends with the promotion.
             conn.execute(update(t.risk_model_roles).where(and_(c.role == SHADOW, c.version == version))
                          .values(version=None, changed_at=at))
 
-    def set_shadow(self, version: str | None, *, at: datetime) -> None:
+    def set_shadow(self, version: str | None, *, at: datetime, audit: AuditEntry | None = None) -> None:
         with self._tx(write=True) as conn:
             self._upsert(conn, SHADOW, version, at)
+            if audit is not None:
+                SqlAudit(conn).add(audit)
 
     @staticmethod
     def _upsert(conn: Connection, role: str, version: str | None, at: datetime) -> None:

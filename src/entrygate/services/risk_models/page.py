@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from entrygate.domain.audit import Actor, ActorType
 from entrygate.risk.operations import ModelOperations, NotACandidate, UnknownModelVersion
 from entrygate.risk.shadow_report import ShadowReport, shadow_report
 from entrygate.services.errors import Forbidden, InvalidRequest
@@ -70,23 +71,23 @@ class ModelPageService:
         self._require(email)
         return self._records.latest_plot()
 
-    def promote(self, email: str, version: str) -> None:
+    def promote(self, email: str, version: str, *, by: Actor | None = None) -> None:
         self._require(email)
         try:
-            self._ops.promote(version)
+            self._ops.promote(version, by=by or _console_user(email))
         except UnknownModelVersion as exc:
             raise InvalidRequest(str(exc)) from exc
 
-    def start_shadow(self, email: str, version: str) -> None:
+    def start_shadow(self, email: str, version: str, *, by: Actor | None = None) -> None:
         self._require(email)
         try:
-            self._ops.start_shadow(version)
+            self._ops.start_shadow(version, by=by or _console_user(email))
         except (UnknownModelVersion, NotACandidate) as exc:
             raise InvalidRequest(str(exc)) from exc
 
-    def stop_shadow(self, email: str) -> None:
+    def stop_shadow(self, email: str, *, by: Actor | None = None) -> None:
         self._require(email)
-        self._ops.stop_shadow()
+        self._ops.stop_shadow(by=by or _console_user(email))
 
     def _require(self, email: str) -> None:
         if not self.may_change(email):
@@ -101,3 +102,7 @@ class ModelPageService:
         return VersionCard(version=version, since=since, created_at=meta.get("created_at"), trained_on=str(source),
                            rows=trained.get("rows") or meta.get("rows"), metrics=meta.get("metrics") or {},
                            bundled=bundled)
+
+
+def _console_user(email: str) -> Actor:
+    return Actor(ActorType.CONSOLE_USER, email, email)
