@@ -15,7 +15,7 @@ from entrygate.bootstrap import Container
 def create_app(container: Container) -> FastAPI:
     """The app serving ``container``: the API at ``/v1`` (with health, metrics, docs), the console at ``/console``."""
     app = FastAPI(title="entrygate", version=__version__, description=api.DESCRIPTION,
-                  default_response_class=FastJSONResponse)
+                  default_response_class=FastJSONResponse, docs_url=None, redoc_url=None)  # the API serves its own
     app.state.container = container
     api.install(app)
     console.install(app)
