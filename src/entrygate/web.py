@@ -4,6 +4,8 @@ The one place that knows both edges; neither imports the other (import-linter ke
 """
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 
 from entrygate import __version__, console
@@ -14,9 +16,20 @@ from entrygate.bootstrap import Container
 
 def create_app(container: Container) -> FastAPI:
     """The app serving ``container``: the API at ``/v1`` (with health, metrics, docs), the console at ``/console``."""
-    app = FastAPI(title="entrygate", version=__version__, description=api.DESCRIPTION,
-                  default_response_class=FastJSONResponse, docs_url=None, redoc_url=None)  # the API serves its own
+    app = _app()
     app.state.container = container
+    return app
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document the app serves at ``/openapi.json``; building it needs no database."""
+    return _app().openapi()
+
+
+def _app() -> FastAPI:
+    # The API serves its own reference pages, from the package (api/docs.py).
+    app = FastAPI(title="entrygate", version=__version__, description=api.DESCRIPTION,
+                  default_response_class=FastJSONResponse, docs_url=None, redoc_url=None)
     api.install(app)
     console.install(app)
     return app
