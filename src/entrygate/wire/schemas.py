@@ -270,7 +270,9 @@ class StoreFields(Model):
     preauthReleaseHours: int = Field(default=DEFAULT_PREAUTH_RELEASE_HOURS, ge=0, le=720, description=_RELEASE_HOURS)
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = Field(default=None,
                                                                                     description=_COUNTRY)
-    connectors: Connectors | None = None
+    connectors: Connectors | None = Field(default=None, description="The connectors the store's entry methods and "
+                                                                    "strategy need; a connector without `secret` "
+                                                                    "gets a generated one, shown once.")
 
 
 class StoreIn(StoreFields):
