@@ -65,6 +65,28 @@ def _call_context(operation, platform, store, trip) -> tuple[dict[str, str], dic
     return params, {"Authorization": f"Bearer {key}"}
 
 
+def _run(operation, mode: GenerationMode, *, params: dict[str, str], headers: dict[str, str], base_url: str,  # noqa: ANN001
+         statuses: dict[int, int], failures: list[str]) -> None:
+    """Generate up to ``EXAMPLES[mode]`` requests for ``operation``, send each, and check its answer."""
+
+    @given(case=operation.as_strategy(generation_mode=mode, path_parameters=params))
+    @settings(max_examples=EXAMPLES[mode], deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
+              database=None)
+    def check(case) -> None:  # noqa: ANN001
+        response = case.call(base_url=base_url, headers=headers, timeout=30)
+        statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+        try:
+            case.validate_response(response, checks=CHECKS, headers=headers)
+        except FailureGroup as exc:  # every failure is collected, and reported together
+            failures.append(f"{case.method} {case.formatted_path} ({mode.value}) -> {response.status_code}: "
+                            f"{str(exc)[:600]}")
+
+    try:
+        check()
+    except Unsatisfiable:
+        assert mode is GenerationMode.NEGATIVE, operation.label  # nothing to break: no body, no parameter
+
+
 def test_every_answer_conforms_to_the_document(platform, fuzz_world):
     store, trip = fuzz_world["store"], fuzz_world["trip"]
     api = schemathesis.openapi.from_url(platform.url + "/openapi.json")
@@ -76,25 +98,9 @@ def test_every_answer_conforms_to_the_document(platform, fuzz_world):
         operation = result.ok()
         operations += 1
         params, headers = _call_context(operation, platform, store, trip)
-        for mode, examples in EXAMPLES.items():
-            strategy = operation.as_strategy(generation_mode=mode, path_parameters=params)
-
-            @given(case=strategy)
-            @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
-                      database=None)
-            def check(case) -> None:  # noqa: ANN001
-                response = case.call(base_url=platform.url, headers=headers, timeout=30)
-                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-                try:
-                    case.validate_response(response, checks=CHECKS, headers=headers)
-                except FailureGroup as exc:  # every failure is collected, and reported together
-                    failures.append(f"{case.method} {case.formatted_path} ({mode.value}) -> {response.status_code}: "
-                                    f"{str(exc)[:600]}")
-
-            try:
-                check()
-            except Unsatisfiable:
-                assert mode is GenerationMode.NEGATIVE, operation.label  # nothing to break: no body, no parameter
+        for mode in EXAMPLES:
+            _run(operation, mode, params=params, headers=headers, base_url=platform.url, statuses=statuses,
+                 failures=failures)
     elapsed = time.monotonic() - started
     assert operations >= 25
     assert sum(statuses.values()) >= operations * 6, statuses

@@ -11,11 +11,11 @@ from entrygate.api.responses import FastJSONResponse
 from entrygate.domain.decision import EntryEvent
 from entrygate.domain.keys import KeyKind
 from entrygate.services.gate.exits import ExitEvent
-from entrygate.wire.credentials import entry_event, parse_credential
 from entrygate.wire.answers import DecisionOut, ExitOut
+from entrygate.wire.credentials import entry_event, parse_credential
 from entrygate.wire.decisions import decision_answer, exit_answer
-from entrygate.wire.parse import parse, request_hash
 from entrygate.wire.gate_bodies import EntryRequest, ExitRequest
+from entrygate.wire.parse import parse, request_hash
 from entrygate.wire.schemas import ExitIn
 
 router = APIRouter(tags=["gates"])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+
 from fastapi import APIRouter, Request
 from pydantic import AwareDatetime, BaseModel, Field
 from starlette.concurrency import run_in_threadpool

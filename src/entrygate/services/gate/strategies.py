@@ -136,7 +136,7 @@ def _apply(ctx: EntryContext, recommendation: RiskRecommendation, *, by: Decided
 def _local_hour(ctx: EntryContext) -> int:
     try:
         return ctx.now.astimezone(ZoneInfo(ctx.store.timezone)).hour
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, OSError):  # a store saved before time zones were checked ("America", a folder)
         return ctx.now.hour
 
 
