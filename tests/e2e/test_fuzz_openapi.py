@@ -4,7 +4,8 @@ Schemathesis generates requests from the served `/openapi.json` — valid ones a
 for every operation, with real keys and real path ids so the bodies reach validation and the
 services, and checks every answer against the document: no 5xx (DESIGN 9), a documented status
 code, the documented content type and headers, and a body that validates against the status's
-schema (the answer models are closed, so an undocumented field fails too).
+schema (the answer models are closed, so an undocumented field fails too); and a successful
+answer is probed again without its key and with a wrong one, which must be refused.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    ignored_auth,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
@@ -28,8 +30,9 @@ from schemathesis.specs.openapi.checks import (
 
 from support.server import card, entry, new_par
 
+# ignored_auth: an operation that declares security answers a 2xx without a key, or with a wrong one, fails.
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
-          response_schema_conformance]
+          response_schema_conformance, ignored_auth]
 # Examples per operation and generation mode: bounds the test's time (about 26 operations).
 EXAMPLES = {GenerationMode.POSITIVE: 12, GenerationMode.NEGATIVE: 6}
 COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
