@@ -68,6 +68,7 @@ def test_every_operation_says_who_may_call_it_and_how_it_answers(document):
             schema = responses[success[0]]["content"]["application/json"]["schema"]
             assert "$ref" in schema, where
         assert all(answer["description"] for answer in responses.values()), where
+        assert all(p.get("description") for p in operation.get("parameters", [])), where
         if path.startswith("/v1/"):
             assert operation["security"], where
             assert {"401", "403", "503"} <= set(responses), where

@@ -71,6 +71,15 @@ STANDARD_ERRORS: dict[int, str] = {
     429: "RATE_LIMITED: the key is over its request budget; try again after `Retry-After` seconds.",
     503: "UNAVAILABLE: the database (or a part of the platform this needs) is unavailable; nothing was changed.",
 }
+# What the path parameters of the API name; a route's own ``Path(description=...)`` wins.
+PATH_PARAMETERS: dict[str, str] = {
+    "gateId": "The gate's id, as given when it was created (`lane-1`); a gate key acts only for its own gate.",
+    "storeId": "The store's id, as given when it was created (`store-001`).",
+    "retailerId": "The retailer's id (`ret_…`), from `POST /v1/admin/retailers`.",
+    "shoppingTripId": "The trip's id (`trip_…`), from the entry's answer.",
+    "palmId": "The enrollment's id (`palm_…`), from `POST /v1/palm/enrollments`.",
+    "name": "The connector: `identity` or `shopperAuthorization`.",
+}
 _RETRY_AFTER = {"Retry-After": {"description": "Whole seconds to wait before the next request.",
                                 "schema": {"type": "integer", "minimum": 0}}}
 
@@ -198,6 +207,9 @@ def document(app: FastAPI) -> dict[str, Any]:
 
 
 def _complete(path: str, operation: dict[str, Any]) -> None:
+    for parameter in operation.get("parameters", []):
+        if parameter.get("in") == "path" and "description" not in parameter and parameter["name"] in PATH_PARAMETERS:
+            parameter["description"] = PATH_PARAMETERS[parameter["name"]]
     responses = operation.setdefault("responses", {})
     responses.pop("422", None)
     responses.setdefault("400", error_response(400))
