@@ -164,3 +164,10 @@ def test_a_new_route_needs_only_its_declaration_and_response_model():
     assert "_ThingIn" in document["components"]["schemas"] and "_ThingOut" in document["components"]["schemas"]
     with pytest.raises(ValueError):
         secured()
+
+
+def test_declarations_merge_deeply_whichever_side_they_are_on():
+    header = {"parameters": [{"name": "Idempotency-Key", "in": "header"}], "responses": {"409": {"description": "x"}}}
+    for merged in (secured(KeyKind.GATE) | header, header | secured(KeyKind.GATE)):
+        assert set(merged["responses"]) == {"401", "403", "409", "429", "503"}
+        assert merged["parameters"] == header["parameters"] and merged["security"] == [{"gateKey": []}]

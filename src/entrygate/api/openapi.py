@@ -90,6 +90,9 @@ class OpenApiExtra(dict[str, Any]):
     def __or__(self, other: Mapping[str, Any]) -> OpenApiExtra:  # type: ignore[override]
         return OpenApiExtra(_merge(self, other))
 
+    def __ror__(self, other: Mapping[str, Any]) -> OpenApiExtra:  # type: ignore[override]
+        return OpenApiExtra(_merge(other, self))  # a plain dict on the left merges deeply too
+
 
 def _merge(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(a)
