@@ -30,6 +30,7 @@ from entrygate.domain.holds import HoldStatus, ProcessorStep
 from entrygate.domain.reasons import ReasonCode
 from entrygate.domain.risk_policy import RiskLevel
 from entrygate.domain.trips import ClosedBy, CloseResult
+from entrygate.wire.schemas import STORE_FIELDS
 
 
 class Answer(BaseModel):
@@ -118,7 +119,7 @@ class DecisionOut(Answer):
 class ExitOut(Answer):
     """An exit's answer: people are always let out; ``result`` says what happened to the trip."""
 
-    eventId: str
+    eventId: str = Field(description="The request's eventId: its idempotency key.")
     shoppingTripId: str | None = Field(description="The trip the exit closed, or null when there was none.")
     result: ExitResult = Field(description="CLOSED now, ALREADY_CLOSED (a repeated exit, nothing changed), or "
                                            "NO_OPEN_TRIP (the credential had no visit in progress).")
@@ -131,8 +132,8 @@ class ExitOut(Answer):
 class DecisionViewOut(DecisionOut):
     """A stored decision: the gate's answer, with where and when it was given."""
 
-    storeId: str
-    gateId: str
+    storeId: str = Field(description="The store of the gate.")
+    gateId: str = Field(description="The gate that asked.")
     channel: Channel
     decidedAt: datetime = Field(description="When the decision was made (UTC).")
 
@@ -155,15 +156,15 @@ class PreauthorizationOut(Answer):
 class TripOut(Answer):
     """A shopping trip (``GET /v1/trips/{id}``)."""
 
-    shoppingTripId: str
-    storeId: str
+    shoppingTripId: str = Field(description="The trip's id (`trip_…`).")
+    storeId: str = Field(description="Where it happens.")
     status: TripStatus
     channel: Channel = Field(description="How the visitor entered.")
     visitorId: str | None = Field(description="The decision's `visitor.id`.")
-    partySize: int
-    entryGateId: str
+    partySize: int = Field(description="People who entered on the credential.")
+    entryGateId: str = Field(description="The entry lane.")
     exitGateId: str | None = Field(description="The exit gate that closed it, if one did.")
-    enteredAt: datetime
+    enteredAt: datetime = Field(description="When the entry was decided (UTC).")
     exitedAt: datetime | None = Field(description="When it closed; null while open.")
     closedBy: ClosedBy | None = Field(description="Who closed it; null while open.")
     passbackViolation: bool = Field(description="A SOFT anti-passback store let the visitor in while another trip "
@@ -181,15 +182,15 @@ class TripListOut(Answer):
 
 
 class CloseOut(Answer):
-    shoppingTripId: str
+    shoppingTripId: str = Field(description="The trip.")
     result: CloseResult = Field(description="CLOSED now, or ALREADY_CLOSED (closedBy says who closed it).")
-    closedBy: ClosedBy | None
+    closedBy: ClosedBy | None = Field(description="Who closed it: this call (RETAILER, OPERATOR) or earlier.")
 
 
 class HoldOut(Answer):
     """A capture's, cancel's, adjust's or refund's answer: the pre-authorization as it now stands."""
 
-    shoppingTripId: str
+    shoppingTripId: str = Field(description="The trip whose hold this is.")
     preauthorization: PreauthorizationOut
     declined: ProcessorStep | None = Field(description="The processor step that said no: INCREMENT (the raise was "
                                                        "declined, only the hold was captured) or CAPTURE (nothing "
@@ -212,18 +213,18 @@ class PalmEnrolledOut(Answer):
 # -- administration (DESIGN 4.3) -------------------------------------------------------------------
 
 class RetailerCreatedOut(Answer):
-    retailerId: str
+    retailerId: str = Field(description="The new retailer's id (`ret_…`).")
     apiKey: str = Field(description="The retailer's API key (`egrk_…`): shown once, never again.")
 
 
 class UserOut(Answer):
-    userId: str
-    retailerId: str
-    email: str
+    userId: str = Field(description="The login's id.")
+    retailerId: str = Field(description="The retailer it signs in for.")
+    email: str = Field(description="As given, in lower case.")
 
 
 class ConnectorOut(Answer):
-    url: str
+    url: str = Field(description="The connector's base URL.")
     secretSet: bool = Field(description="Whether a signing secret is set; the secret itself is never shown again.")
     timeoutMs: int = Field(description="The call's hard deadline, connection included.")
     secret: str | None = Field(default=None, description="The signing secret (`whsec_…`), only in the answer of the "
@@ -237,79 +238,82 @@ class ConnectorsOut(Answer):
 
 
 class StoreOut(Answer):
-    retailerId: str
-    storeId: str
-    name: str
-    timezone: str = Field(description="IANA time zone name.")
-    currency: str
-    authorizedAmount: MoneyOut = Field(description="What each card entry pre-authorizes.")
-    entryMethods: list[Channel]
-    riskStrategy: RiskStrategy
-    riskTolerance: RiskTolerance
-    fallbackDecision: FallbackDecision
-    qrPattern: str
-    badgeFormats: list[str]
-    maxPartySize: int
-    antiPassback: AntiPassback
-    maxTripMinutes: int
-    preauthReleaseHours: int
-    country: str | None
-    connectors: ConnectorsOut
+    """A store as configured; the fields mean what they mean in ``StoreIn``."""
+
+    retailerId: str = Field(description="The retailer that owns it.")
+    storeId: str = Field(description="The store's id.")
+    name: str = Field(description=STORE_FIELDS["name"])
+    timezone: str = Field(description=STORE_FIELDS["timezone"])
+    currency: str = Field(description=STORE_FIELDS["currency"])
+    authorizedAmount: MoneyOut = Field(description=STORE_FIELDS["authorizedAmount"])
+    entryMethods: list[Channel] = Field(description=STORE_FIELDS["entryMethods"])
+    riskStrategy: RiskStrategy = Field(description=STORE_FIELDS["riskStrategy"])
+    riskTolerance: RiskTolerance = Field(description=STORE_FIELDS["riskTolerance"])
+    fallbackDecision: FallbackDecision = Field(description=STORE_FIELDS["fallbackDecision"])
+    qrPattern: str = Field(description=STORE_FIELDS["qrPattern"])
+    badgeFormats: list[str] = Field(description=STORE_FIELDS["badgeFormats"])
+    maxPartySize: int = Field(description=STORE_FIELDS["maxPartySize"])
+    antiPassback: AntiPassback = Field(description=STORE_FIELDS["antiPassback"])
+    maxTripMinutes: int = Field(description=STORE_FIELDS["maxTripMinutes"])
+    preauthReleaseHours: int = Field(description=STORE_FIELDS["preauthReleaseHours"])
+    country: str | None = Field(description=STORE_FIELDS["country"])
+    connectors: ConnectorsOut = Field(description="The store's connectors, never their secrets (but in the answer "
+                                                  "that generated one).")
 
 
 class StoreListOut(Answer):
-    stores: list[StoreOut]
+    stores: list[StoreOut] = Field(description="By store id: every store for the operator, its own for a retailer.")
 
 
 class GateCreatedOut(Answer):
-    gateId: str
+    gateId: str = Field(description="The gate's id at its store.")
     apiKey: str = Field(description="The gate's API key (`eggk_…`), which the gate sends as `Authorization: Bearer "
                                     "<key>`: shown once, never again.")
     direction: GateDirection
 
 
 class GateOut(Answer):
-    gateId: str
+    gateId: str = Field(description="The gate's id at its store.")
     direction: GateDirection
-    enabled: bool
+    enabled: bool = Field(description="A disabled gate's entries are denied GATE_DISABLED.")
 
 
 class GateListOut(Answer):
-    gates: list[GateOut]
+    gates: list[GateOut] = Field(description="The store's gates, by id.")
 
 
 class ConnectorCheckOut(Answer):
-    name: str
+    name: str = Field(description="What the check tries.")
     request: str = Field(description="What was sent.")
     expected: str = Field(description="What the contract expects back.")
     gotStatus: int | None = Field(description="The HTTP status the connector answered; null when it did not answer.")
     got: str = Field(description="What came back, summarised (never the answer's body).")
-    passed: bool
+    passed: bool = Field(description="The connector answered as the contract expects.")
     hint: str | None = Field(description="What to change, when the check failed.")
 
 
 class ConnectivityOut(Answer):
-    storeId: str
-    connector: str
+    storeId: str = Field(description="The store whose connector was tested.")
+    connector: str = Field(description="identity or shopperAuthorization.")
     passed: bool = Field(description="Every check passed.")
-    checks: list[ConnectorCheckOut]
+    checks: list[ConnectorCheckOut] = Field(description="One line per test request, in the order sent.")
 
 
 # -- operations ------------------------------------------------------------------------------------
 
 class HealthOut(Answer):
-    status: Literal["ok"]
+    status: Literal["ok"] = Field(description="The process serves.")
 
 
 class PalmIndexOut(Answer):
-    state: Literal["ready", "loading"]
+    state: Literal["ready", "loading"] = Field(description="ready once the index holds every enrollment.")
     palms: int = Field(description="Palms in this process's index.")
     layout: str = Field(description="The index's kind.")
     syncedSeq: int | None = Field(description="The last change of the enrollment log the index has applied.")
     lastSyncAgeS: float | None = Field(description="Seconds since the index last caught up.")
-    unreadableTemplates: int
+    unreadableTemplates: int = Field(description="Templates that could not be decrypted (a wrong key).")
 
 
 class ReadyOut(Answer):
-    status: Literal["ok", "loading", "unavailable"]
+    status: Literal["ok", "loading", "unavailable"] = Field(description="ok: ready to decide entries.")
     palm: PalmIndexOut | None = Field(default=None, description="The palm index; absent when the database is down.")

@@ -249,6 +249,12 @@ _PASSBACK = "NONE, SOFT (let in, flagged), or HARD (denied ALREADY_INSIDE) when 
 _TRIP_MINUTES = "An open trip is closed by the platform this many minutes after entry (closedBy TIMEOUT)."
 _RELEASE_HOURS = "A hold neither captured nor cancelled is released this many hours after its trip closed."
 _COUNTRY = "The store's country, ISO 3166-1 alpha-2 (a risk feature: cards issued elsewhere)."
+# What each field of a store means, for the store's answer too (wire/answers.py).
+STORE_FIELDS = {"name": _NAME, "timezone": _TIMEZONE, "currency": _CURRENCY, "authorizedAmount": _AMOUNT,
+                "entryMethods": _METHODS, "riskStrategy": _STRATEGY, "riskTolerance": _TOLERANCE,
+                "fallbackDecision": _FALLBACK, "qrPattern": _QR, "badgeFormats": _BADGES, "maxPartySize": _PARTY,
+                "antiPassback": _PASSBACK, "maxTripMinutes": _TRIP_MINUTES, "preauthReleaseHours": _RELEASE_HOURS,
+                "country": _COUNTRY}
 
 
 class StoreFields(Model):
