@@ -9,7 +9,7 @@ ENTRYGATE_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export ENTRYGATE_TEST_POSTGRES_URL
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-fast lint screenshots bench bench-gate bench-palm bench-palm-restart bench-risk clean
+.PHONY: demo test test-fast lint openapi screenshots bench bench-gate bench-palm bench-palm-restart bench-risk clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/lint-imports
+
+# docs/openapi.json, the OpenAPI document the platform serves (a test fails when the two differ).
+openapi: $(STAMP)
+	$(PY) -m entrygate.openapi_document docs/openapi.json
 
 # The console screenshots in docs/img, from the demo's own data (needs Chromium); tests never write there.
 screenshots: $(STAMP)

@@ -29,13 +29,24 @@ class PlatformApp(FastAPI):
 
 def create_app(container: Container) -> FastAPI:
     """The app serving ``container``: the API at ``/v1`` (with health, metrics, docs), the console at ``/console``."""
-    app = PlatformApp(title="entrygate", version=__version__, description=api.DESCRIPTION,
-                      default_response_class=FastJSONResponse)
+    app = _app(trusted_proxies=container.settings.trusted_proxy_list)
     app.state.container = container
+    return app
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document the app serves at ``/openapi.json``; building it needs no database."""
+    return _app(trusted_proxies=[]).openapi()
+
+
+def _app(*, trusted_proxies: list[str]) -> FastAPI:
+    # The API serves its own reference pages, from the package (api/docs.py).
+    app = PlatformApp(title="entrygate", version=__version__, description=api.DESCRIPTION,
+                      default_response_class=FastJSONResponse, docs_url=None, redoc_url=None)
     api.install(app)
     console.install(app)
     app.add_middleware(SecurityHeaders)
     # Outermost: the scheme and client address a trusted proxy reports, before anything reads them
     # (ENTRYGATE_TRUSTED_PROXIES; `entrygate serve` turns uvicorn's own proxy handling off for this).
-    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=container.settings.trusted_proxy_list)
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies)
     return app

@@ -44,3 +44,19 @@ def test_a_connector_secret_is_made_once_kept_on_later_saves_and_replaced_on_req
     assert r.status_code == 200, r.text
     shown = re.findall(r'id="secret-identity">(whsec_[^<]+)<', r.text)
     assert len(shown) == 1 and shown[0] != first
+
+
+def test_the_setup_form_refuses_an_unknown_time_zone_as_the_api_does(platform, signed_client, shared_login):
+    client, login = signed_client, shared_login
+    store = platform.store(retailer=(login.retailer_id, login.retailer_key))
+    api = f"/v1/admin/stores/{store.store_id}"
+    for zone in ("Mars/Olympus", "America"):
+        r = post_setup(client, store.store_id, setup_form(platform.http.get(api, headers=login.api).json(),
+                                                          timezone=zone))
+        assert r.status_code == 400, r.text
+        assert "Unknown time zone" in r.text and "IANA name" in r.text
+    assert platform.http.get(api, headers=login.api).json()["timezone"] == "UTC"
+    r = post_setup(client, store.store_id, setup_form(platform.http.get(api, headers=login.api).json(),
+                                                      timezone="Europe/Paris"))
+    assert r.status_code == 303, r.text
+    assert platform.http.get(api, headers=login.api).json()["timezone"] == "Europe/Paris"

@@ -142,6 +142,9 @@ BAD_STORES = [
     ("qrPattern", {"qrPattern": "([unclosed"}),
     ("badgeFormats", {"badgeFormats": ["H99999"]}),
     ("maxPartySize", {"maxPartySize": 0}),
+    ("timezone", {"timezone": "Mars/Olympus"}),
+    ("timezone", {"timezone": "America"}),  # a folder of the zone database, not a zone
+    ("timezone", {"timezone": "localtime"}),
     ("connectors.identity", {"entryMethods": ["QR_CODE"]}),
     ("connectors.shopperAuthorization", {"riskStrategy": "RETAILER_MANAGED"}),
     ("connectors.identity.url", {"entryMethods": ["QR_CODE"], "connectors": {"identity": {"url": "ftp://x"}}}),
@@ -159,6 +162,20 @@ def test_malformed_store_configurations_name_the_field(platform, field, over):
     r = platform.http.post("/v1/admin/stores", json=body, headers=platform.op)
     assert r.status_code == 400, r.text
     assert field in r.json()["error"]["fields"], r.json()
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "../../etc/passwd", "Europe/", "utc"])
+def test_a_store_change_to_an_unknown_time_zone_is_refused_naming_it(platform, zone):
+    store = platform.store()
+    r = platform.http.patch(f"/v1/admin/stores/{store.store_id}", json={"timezone": zone}, headers=platform.op)
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["code"] == "VALIDATION_ERROR" and error["fields"] == ["timezone"]
+    assert "IANA" in error["message"]
+    assert platform.http.get(f"/v1/admin/stores/{store.store_id}", headers=platform.op).json()["timezone"] == "UTC"
+    r = platform.http.patch(f"/v1/admin/stores/{store.store_id}", json={"timezone": "Asia/Kolkata"},
+                            headers=platform.op)
+    assert r.status_code == 200 and r.json()["timezone"] == "Asia/Kolkata"
 
 
 def test_a_failed_update_leaves_the_store_as_it_was(platform):

@@ -34,12 +34,18 @@ def test_a_report_is_accepted_and_shows_on_the_trip(platform):
     assert view["totalAmount"]["value"] == 18.4 and view["outstanding"]["value"] == 18.4
 
 
-@pytest.mark.parametrize("over", [dict(total=10, settled=11), dict(settled_code="EUR"),
-                                  dict(code="EUR", settled_code="EUR")])
-def test_contradictory_reports_are_rejected(platform, over):
+@pytest.mark.parametrize("over, reason", [
+    (dict(total=10, settled=11), "settledAmount.amount is more than totalAmount.amount"),
+    (dict(settled_code="EUR"), "settledAmount.code EUR differs from totalAmount.code USD"),
+    (dict(code="EUR", settled_code="EUR"), "totalAmount.code EUR is not the trip's currency, USD"),
+])
+def test_contradictory_reports_are_rejected_saying_why(platform, over, reason):
     store, trip, _ = _trip(platform)
     r = _post(platform, store, _report(store, trip, **over))
-    assert r.status_code == 200 and r.json() == {"status": "Rejected"}
+    # The seed's answer, with the reason added beside its status.
+    assert r.status_code == 200 and r.json() == {"status": "Rejected", "reason": reason}
+    view = platform.http.get(f"/v1/trips/{trip}", headers=platform.as_retailer(store)).json()
+    assert view["totalAmount"] is None  # nothing was recorded
 
 
 def _mutations():

@@ -17,7 +17,7 @@ from entrygate.domain.keys import KeyKind
 from entrygate.services.auth import Principal
 from entrygate.services.console.dashboard import DashboardService
 from entrygate.services.errors import Forbidden, InvalidRequest, NotFound
-from entrygate.services.payments.feedback import FeedbackService, PaymentReport
+from entrygate.services.payments.feedback import FeedbackOutcome, FeedbackService, PaymentReport
 from entrygate.services.ports.console import LiveFilter
 from entrygate.services.trips.queries import QueryService
 from support import payments
@@ -82,14 +82,14 @@ def test_a_payment_report_for_a_strangers_store_is_a_bad_request_naming_the_stor
     w, trip, owner = shop
     feedback = FeedbackService(w.memory, w.clock)
 
-    def report(who: Principal) -> str:
+    def report(who: Principal) -> FeedbackOutcome:
         return feedback.report_payment(who, PaymentReport(w.store.store_id, trip.trip_id, Decimal("5"), "USD",
                                                           Decimal("5"), "USD", NOW + timedelta(minutes=5)))
 
     with pytest.raises(InvalidRequest) as err:
         report(STRANGER)
     assert err.value.fields == ["storeId"]
-    assert report(owner) == "Accepted"
+    assert report(owner) == FeedbackOutcome("Accepted")
 
 
 def test_store_administration_refuses_a_stranger_with_403(shop):

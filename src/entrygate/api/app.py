@@ -7,6 +7,7 @@ from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from entrygate.api import (
+    docs,
     errors,
     openapi,
     routes_admin,
@@ -23,6 +24,7 @@ from entrygate.api import (
 )
 from entrygate.api.deps import container
 from entrygate.api.responses import FastJSONResponse
+from entrygate.wire.answers import HealthOut, ReadyOut
 
 DESCRIPTION = """Entry decisions for checkout-free stores: a gate presents a credential (card, palm,
 QR code, badge); entrygate authenticates it, pre-authorizes payment, weighs risk, asks the
@@ -34,6 +36,7 @@ def install(app: FastAPI) -> None:
     errors.install(app)
     app.add_middleware(errors.RefuseNul)
     openapi.install(app)
+    docs.install(app)
     app.include_router(routes_gates.router)
     app.include_router(routes_retailer.router)
     app.include_router(routes_trips.router)
@@ -46,11 +49,14 @@ def install(app: FastAPI) -> None:
     app.include_router(routes_risk_ops.router)
     app.include_router(routes_keys.router)
 
-    @app.get("/healthz", tags=["operations"])
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    @app.get("/healthz", tags=["operations"], summary="Liveness", response_model=HealthOut)
+    async def healthz() -> FastJSONResponse:
+        """200 while the process serves; no key needed."""
+        return FastJSONResponse({"status": "ok"})
 
-    @app.get("/readyz", tags=["operations"])
+    @app.get("/readyz", tags=["operations"], summary="Readiness", response_model=ReadyOut,
+             responses={503: {"description": "Not ready: the database does not answer (`unavailable`), or the palm "
+                                             "index is still loading (`loading`).", "model": ReadyOut}})
     async def readyz(request: Request) -> FastJSONResponse:
         """Ready when the database answers and the palm index is loaded (docs/palm.md, readiness)."""
         c = container(request)

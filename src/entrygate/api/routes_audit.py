@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from entrygate.api.deps import container, principal
+from entrygate.api.openapi import query, secured
 from entrygate.domain.keys import KeyKind
 from entrygate.wire.audit import AuditPage, AuditQuery, audit_entry_view
 from entrygate.wire.parse import parse
@@ -15,7 +16,9 @@ router = APIRouter(tags=["administration"])
 
 
 @router.get("/v1/audit", response_model=AuditPage,
-            summary="Changes made through the administration API and the console, newest first")
+            summary="Changes made through the administration API and the console, newest first",
+            openapi_extra=secured(KeyKind.OPERATOR, KeyKind.RETAILER,
+                                  errors={404: "NOT_FOUND: storeId is another retailer's store."}) | query(AuditQuery))
 async def list_audit(request: Request) -> dict[str, Any]:
     """``since`` is inclusive; ``limit`` 1-1000 (100 by default). A retailer's key reads its own
     entries (another retailer's ``storeId`` is 404); an operator's, every retailer's."""

@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from entrygate.api.body import read_bytes
 from entrygate.api.deps import container, principal
-from entrygate.api.openapi import body
+from entrygate.api.openapi import body, secured
 from entrygate.api.responses import FastJSONResponse
 from entrygate.domain.keys import KeyKind
 from entrygate.wire.keys import (
@@ -34,7 +34,9 @@ _OPTIONAL_GRACE["requestBody"]["required"] = False
 
 
 @router.post("/v1/admin/gates/{gateId}/keys", status_code=201, summary="Give a gate a new key",
-             response_model=RotatedGateKeyOut, openapi_extra=_OPTIONAL_GRACE)
+             response_model=RotatedGateKeyOut,
+             openapi_extra=secured(*ADMINS, errors={409: "CONFLICT: the gate id is used at several of your stores; "
+                                                         "name one with storeId."}) | _OPTIONAL_GRACE)
 async def rotate_gate_key(gateId: str, request: Request, storeId: str | None = _STORE) -> FastJSONResponse:
     """A new key; the gate's previous keys keep working until ``previousKeyExpiresAt``."""
     c = container(request)
@@ -46,7 +48,8 @@ async def rotate_gate_key(gateId: str, request: Request, storeId: str | None = _
     return FastJSONResponse(rotated_view(rotated), status_code=201)
 
 
-@router.get("/v1/admin/gates/{gateId}/keys", summary="List a gate's keys", response_model=GateKeysOut)
+@router.get("/v1/admin/gates/{gateId}/keys", summary="List a gate's keys", response_model=GateKeysOut,
+            openapi_extra=secured(*ADMINS))
 async def list_gate_keys(gateId: str, request: Request, storeId: str | None = _STORE) -> dict[str, Any]:
     c = container(request)
     who = principal(request, *ADMINS)
@@ -54,7 +57,8 @@ async def list_gate_keys(gateId: str, request: Request, storeId: str | None = _S
     return {"keys": [gate_key_view(k) for k in keys]}
 
 
-@router.delete("/v1/admin/gates/{gateId}/keys/{keyId}", status_code=204, summary="Revoke a gate key at once")
+@router.delete("/v1/admin/gates/{gateId}/keys/{keyId}", status_code=204, summary="Revoke a gate key at once",
+               openapi_extra=secured(*ADMINS))
 async def revoke_gate_key(gateId: str, keyId: str, request: Request, storeId: str | None = _STORE) -> Response:
     c = container(request)
     who = principal(request, *ADMINS)
@@ -63,7 +67,9 @@ async def revoke_gate_key(gateId: str, keyId: str, request: Request, storeId: st
 
 
 @router.post("/v1/admin/retailers/{retailerId}/keys", status_code=201, summary="Create a named retailer key",
-             response_model=CreatedRetailerKeyOut, openapi_extra=body(RetailerKeyIn, example={"name": "back office"}))
+             response_model=CreatedRetailerKeyOut,
+             openapi_extra=secured(*ADMINS, errors={404: "NOT_FOUND: no such retailer, or another retailer's."})
+             | body(RetailerKeyIn, example={"name": "back office"}))
 async def create_retailer_key(retailerId: str, request: Request) -> FastJSONResponse:
     c = container(request)
     who = principal(request, *ADMINS)
@@ -73,7 +79,8 @@ async def create_retailer_key(retailerId: str, request: Request) -> FastJSONResp
 
 
 @router.get("/v1/admin/retailers/{retailerId}/keys", summary="List a retailer's keys (never the keys themselves)",
-            response_model=RetailerKeysOut)
+            response_model=RetailerKeysOut,
+            openapi_extra=secured(*ADMINS))
 async def list_retailer_keys(retailerId: str, request: Request) -> dict[str, Any]:
     c = container(request)
     who = principal(request, *ADMINS)
@@ -82,7 +89,8 @@ async def list_retailer_keys(retailerId: str, request: Request) -> dict[str, Any
 
 
 @router.delete("/v1/admin/retailers/{retailerId}/keys/{keyId}", status_code=204,
-               summary="Revoke a retailer key (never its last active one)")
+               summary="Revoke a retailer key (never its last active one)",
+               openapi_extra=secured(*ADMINS, errors={409: "CONFLICT: the retailer's last active key stays."}))
 async def revoke_retailer_key(retailerId: str, keyId: str, request: Request) -> Response:
     c = container(request)
     who = principal(request, *ADMINS)

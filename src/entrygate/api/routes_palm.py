@@ -9,9 +9,10 @@ from starlette.concurrency import run_in_threadpool
 
 from entrygate.api.body import read_json
 from entrygate.api.deps import container, principal
-from entrygate.api.openapi import body
+from entrygate.api.openapi import body, secured
 from entrygate.api.responses import FastJSONResponse
 from entrygate.domain.keys import KeyKind
+from entrygate.wire.answers import PalmEnrolledOut
 from entrygate.wire.credentials import to_domain
 from entrygate.wire.parse import parse
 from entrygate.wire.schemas import CardCredentialIn, Model
@@ -32,7 +33,9 @@ _EXAMPLE = {"signature": "<base64 of 128 little-endian float32 values>",
 
 
 @router.post("/v1/palm/enrollments", status_code=201, summary="Enroll a palm on a card",
-             openapi_extra=body(PalmEnrollmentIn, example=_EXAMPLE))
+             response_model=PalmEnrolledOut,
+             openapi_extra=secured(KeyKind.RETAILER, errors={409: "CONFLICT: this palm is enrolled already."})
+             | body(PalmEnrollmentIn, example=_EXAMPLE))
 async def enroll(request: Request) -> FastJSONResponse:
     c = container(request)
     who = principal(request, KeyKind.RETAILER)
@@ -43,7 +46,10 @@ async def enroll(request: Request) -> FastJSONResponse:
     return FastJSONResponse({"palmId": palm_id}, status_code=201)
 
 
-@router.delete("/v1/palm/enrollments/{palmId}", status_code=204, summary="Delete a palm enrollment for good")
+@router.delete("/v1/palm/enrollments/{palmId}", status_code=204, summary="Delete a palm enrollment for good",
+               response_class=Response,
+               openapi_extra=secured(KeyKind.RETAILER, KeyKind.OPERATOR, errors={
+                   404: "NOT_FOUND: no such enrollment, or one another retailer enrolled."}))
 async def delete_enrollment(palmId: str, request: Request) -> Response:
     c = container(request)
     who = principal(request, KeyKind.RETAILER, KeyKind.OPERATOR)

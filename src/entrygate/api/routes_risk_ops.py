@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from entrygate.api.body import read_bytes, read_json
 from entrygate.api.deps import container, principal
-from entrygate.api.openapi import body
+from entrygate.api.openapi import body, secured
 from entrygate.api.responses import FastJSONResponse
 from entrygate.domain.keys import KeyKind
 from entrygate.wire.parse import parse, parse_json_array
@@ -51,7 +51,7 @@ class _ListQuery(BaseModel):
 
 @router.post("/v1/lists/{listName}/items", status_code=201, response_model=ListItemOut,
              summary="Add an item to the retailer's allow or block list",
-             openapi_extra=body(ListItemIn, example=LIST_ITEM_EXAMPLE))
+             openapi_extra=secured(*MANAGERS) | body(ListItemIn, example=LIST_ITEM_EXAMPLE))
 async def add_list_item(listName: str, request: Request) -> FastJSONResponse:
     who = principal(request, *MANAGERS)
     name = list_name(listName)
@@ -61,7 +61,8 @@ async def add_list_item(listName: str, request: Request) -> FastJSONResponse:
     return FastJSONResponse(item_view(item), status_code=201)
 
 
-@router.get("/v1/lists/{listName}/items", response_model=ListItemsOut, summary="The retailer's allow or block list")
+@router.get("/v1/lists/{listName}/items", response_model=ListItemsOut, summary="The retailer's allow or block list",
+            openapi_extra=secured(*MANAGERS))
 async def list_items(listName: str, request: Request) -> dict[str, Any]:
     who = principal(request, *MANAGERS)
     name = list_name(listName)
@@ -70,14 +71,16 @@ async def list_items(listName: str, request: Request) -> dict[str, Any]:
     return {"items": [item_view(i) for i in items]}
 
 
-@router.get("/v1/lists/{listName}/items/{itemId}", response_model=ListItemOut, summary="One list item")
+@router.get("/v1/lists/{listName}/items/{itemId}", response_model=ListItemOut, summary="One list item",
+            openapi_extra=secured(*MANAGERS))
 async def get_list_item(listName: str, itemId: str, request: Request) -> dict[str, Any]:
     who = principal(request, *MANAGERS)
     return item_view(await run_in_threadpool(container(request).lists.get, who, list_name(listName), itemId))
 
 
 @router.delete("/v1/lists/{listName}/items/{itemId}", status_code=204,
-               summary="Remove a list item (a FEEDBACK block is lifted unless another retailer's label holds it)")
+               summary="Remove a list item (a FEEDBACK block is lifted unless another retailer's label holds it)",
+               openapi_extra=secured(*MANAGERS))
 async def delete_list_item(listName: str, itemId: str, request: Request) -> Response:
     who = principal(request, *MANAGERS)
     await run_in_threadpool(container(request).lists.delete, who, list_name(listName), itemId)
@@ -86,7 +89,7 @@ async def delete_list_item(listName: str, itemId: str, request: Request) -> Resp
 
 @router.put("/v1/stores/{storeId}/rules", response_model=list[RuleOut], response_model_exclude_none=True,
             summary="Replace the store's rules (CEL expressions); [] clears them",
-            openapi_extra=body(RulesIn, example=RULES_EXAMPLE))  # type: ignore[arg-type]
+            openapi_extra=secured(*MANAGERS) | body(RulesIn, example=RULES_EXAMPLE))  # type: ignore[arg-type]
 async def put_rules(storeId: str, request: Request) -> list[dict[str, Any]]:
     who = principal(request, *MANAGERS)
     raw = await read_bytes(request, max_bytes=container(request).settings.max_body_bytes)
@@ -104,7 +107,8 @@ async def get_rules(storeId: str, request: Request) -> list[dict[str, Any]]:
 
 @router.post("/v1/stores/{storeId}/rules/test", response_model=RulesTestOut,
              summary="Run rules (the given ones, or the stored ones) on sample facts; records nothing",
-             openapi_extra=body(RulesTestIn, example={"facts": {"partySize": 5, "localHour": 3}, "rules": RULES_EXAMPLE}))
+             openapi_extra=secured(*MANAGERS)
+             | body(RulesTestIn, example={"facts": {"partySize": 5, "localHour": 3}, "rules": RULES_EXAMPLE}))
 async def test_rules(storeId: str, request: Request) -> dict[str, Any]:
     who = principal(request, *MANAGERS)
     given = parse(RulesTestIn, await _json(request))
@@ -118,7 +122,8 @@ class _ReviewQuery(BaseModel):
 
 
 @router.get("/v1/stores/{storeId}/reviews", response_model=ReviewsOut,
-            summary="The store's review queue: entries a REVIEW rule let in, newest first")
+            summary="The store's review queue: entries a REVIEW rule let in, newest first",
+            openapi_extra=secured(*MANAGERS))
 async def list_reviews(storeId: str, request: Request) -> dict[str, Any]:
     who = principal(request, *MANAGERS)
     q = parse(_ReviewQuery, dict(request.query_params))
@@ -128,7 +133,8 @@ async def list_reviews(storeId: str, request: Request) -> dict[str, Any]:
 
 @router.post("/v1/reviews/{reviewId}", response_model=ReviewOut,
              summary="Give a review its verdict (FRAUD: a CustomerFraud label; BAD_DEBT: BadDebt; OK: none); once",
-             openapi_extra=body(VerdictIn, example={"outcome": "FRAUD"}))
+             openapi_extra=secured(*MANAGERS, errors={409: "CONFLICT: the review has its verdict already."})
+             | body(VerdictIn, example={"outcome": "FRAUD"}))
 async def decide_review(reviewId: str, request: Request) -> dict[str, Any]:
     who = principal(request, *MANAGERS)
     given = parse(VerdictIn, await _json(request))

@@ -16,13 +16,14 @@ from starlette.concurrency import run_in_threadpool
 
 from entrygate.api.body import read_bytes, read_json
 from entrygate.api.deps import container, principal
-from entrygate.api.openapi import body
+from entrygate.api.openapi import OpenApiExtra, body, secured
 from entrygate.api.responses import FastJSONResponse
 from entrygate.domain.keys import KeyKind
 from entrygate.domain.money import Money
 from entrygate.services.auth import Principal
 from entrygate.services.payments.holds import HoldService
 from entrygate.services.ports.payments import HoldAnswer
+from entrygate.wire.answers import CloseOut, HoldOut
 from entrygate.wire.parse import parse, parse_json
 from entrygate.wire.schemas import CancelIn, HoldAmountIn
 from entrygate.wire.trips import close_answer, hold_answer
@@ -39,12 +40,17 @@ _KEY_PARAMETER = {
 _AMOUNT_EXAMPLE = {"amount": {"value": 18.4, "currencyCode": "USD"}}
 
 
+_TRIP_404 = "NOT_FOUND: no such trip, one of another retailer, or a trip without a pre-authorization."
+_SETTLE_409 = ("CONFLICT: what the hold's state forbids (`reason` says which: capture of a captured or released hold, "
+               "refund before or above the capture, adjust of a closed trip), or the Idempotency-Key was used with "
+               "another body.")
+
+
 def _settlement(model: type[BaseModel], *, example: dict[str, Any] | None = None,
-                required: bool = True) -> dict[str, Any]:
-    """The OpenAPI extras of a settlement route: its body, and the ``Idempotency-Key`` header it needs."""
-    extra = body(model, example=example)
-    extra["requestBody"]["required"] = required
-    return {**extra, "parameters": [_KEY_PARAMETER]}
+                required: bool = True) -> OpenApiExtra:
+    """The OpenAPI extras of a settlement route: its keys and errors, its body, and the ``Idempotency-Key`` header."""
+    return (secured(*SETTLERS, errors={404: _TRIP_404, 409: _SETTLE_409})
+            | body(model, example=example, required=required) | OpenApiExtra(parameters=[_KEY_PARAMETER]))
 
 
 async def _amount(request: Request) -> Money:
@@ -69,22 +75,25 @@ async def _settle_amount(request: Request, trip_id: str,
     return await _answer(request, who, use_case(container(request).holds), trip_id, amount=amount)
 
 
-@router.post("/v1/trips/{shoppingTripId}/close")
-async def close_trip(shoppingTripId: str, request: Request) -> dict[str, Any]:
+@router.post("/v1/trips/{shoppingTripId}/close", summary="Close a trip", response_model=CloseOut,
+             openapi_extra=secured(*SETTLERS, errors={404: "NOT_FOUND: no such trip, or one of another retailer."}))
+async def close_trip(shoppingTripId: str, request: Request) -> FastJSONResponse:
     """Close an open trip (``closedBy`` RETAILER, or OPERATOR for the operator's token); a closed one is
     ``ALREADY_CLOSED`` with who closed it."""
     who = principal(request, *SETTLERS)
-    return close_answer(await run_in_threadpool(container(request).trip_closing.close_trip, who, shoppingTripId))
+    closed = await run_in_threadpool(container(request).trip_closing.close_trip, who, shoppingTripId)
+    return FastJSONResponse(close_answer(closed))
 
 
-@router.post("/v1/trips/{shoppingTripId}/preauthorization/capture",
-             openapi_extra=_settlement(HoldAmountIn, example=_AMOUNT_EXAMPLE))
+@router.post("/v1/trips/{shoppingTripId}/preauthorization/capture", summary="Capture the trip's pre-authorization",
+             response_model=HoldOut, openapi_extra=_settlement(HoldAmountIn, example=_AMOUNT_EXAMPLE))
 async def capture(shoppingTripId: str, request: Request) -> FastJSONResponse:
     """Charge the shopper ``amount`` (open or closed trip); above the hold, the processor is first asked to raise it."""
     return await _settle_amount(request, shoppingTripId, lambda holds: holds.capture)
 
 
-@router.post("/v1/trips/{shoppingTripId}/preauthorization/cancel", openapi_extra=_settlement(CancelIn, required=False))
+@router.post("/v1/trips/{shoppingTripId}/preauthorization/cancel", summary="Release the trip's hold",
+             response_model=HoldOut, openapi_extra=_settlement(CancelIn, example={}, required=False))
 async def cancel(shoppingTripId: str, request: Request) -> FastJSONResponse:
     """Release the hold: an empty basket; the trip's total and settled amounts become 0. No body needed."""
     who = principal(request, *SETTLERS)
@@ -94,15 +103,15 @@ async def cancel(shoppingTripId: str, request: Request) -> FastJSONResponse:
     return await _answer(request, who, container(request).holds.cancel, shoppingTripId)
 
 
-@router.post("/v1/trips/{shoppingTripId}/preauthorization/adjust",
-             openapi_extra=_settlement(HoldAmountIn, example=_AMOUNT_EXAMPLE))
+@router.post("/v1/trips/{shoppingTripId}/preauthorization/adjust", summary="Change the trip's hold",
+             response_model=HoldOut, openapi_extra=_settlement(HoldAmountIn, example=_AMOUNT_EXAMPLE))
 async def adjust(shoppingTripId: str, request: Request) -> FastJSONResponse:
     """Change the hold to ``amount``, up or down, while the trip is open."""
     return await _settle_amount(request, shoppingTripId, lambda holds: holds.adjust)
 
 
-@router.post("/v1/trips/{shoppingTripId}/preauthorization/refund",
-             openapi_extra=_settlement(HoldAmountIn, example=_AMOUNT_EXAMPLE))
+@router.post("/v1/trips/{shoppingTripId}/preauthorization/refund", summary="Refund a capture",
+             response_model=HoldOut, openapi_extra=_settlement(HoldAmountIn, example=_AMOUNT_EXAMPLE))
 async def refund(shoppingTripId: str, request: Request) -> FastJSONResponse:
     """Give back ``amount`` of the capture, within 30 days; a trip's refunds add up to at most the capture."""
     return await _settle_amount(request, shoppingTripId, lambda holds: holds.refund)

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.datastructures import FormData
 
 from entrygate.domain.patterns import MAX_PATTERN_LENGTH
-from entrygate.domain.store import CONNECTOR_NAMES, DEFAULT_QR_PATTERN, StoreConfig
+from entrygate.domain.store import CONNECTOR_NAMES, DEFAULT_QR_PATTERN, StoreConfig, timezone_refusal
 from entrygate.domain.trips import DEFAULT_MAX_TRIP_MINUTES, DEFAULT_PREAUTH_RELEASE_HOURS
 from entrygate.services.errors import InvalidRequest, ServiceError
 
@@ -145,12 +144,10 @@ def rotated(form: FormData) -> set[str]:
 
 
 def check_timezone(name: str) -> None:
-    """The console refuses a time zone it could not show local times in."""
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidRequest(f"timezone: {name!r} is not a time zone name like America/New_York",
-                             fields=["timezone"]) from None
+    """The console refuses a time zone it could not show local times in (the API's rule, ``timezone_refusal``)."""
+    refusal = timezone_refusal(name)
+    if refusal is not None:
+        raise InvalidRequest(f"timezone: {refusal}", fields=["timezone"])
 
 
 def field_errors(exc: ServiceError) -> dict[str, str]:

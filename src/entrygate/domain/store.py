@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import re
+import zoneinfo
 from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import Any
 
 from entrygate.domain.badges import FORMAT_NAMES as BADGE_FORMATS
@@ -68,6 +70,22 @@ class StoreConfig:
         return replace(self, **changes)
 
 
+# Files of the time zone database that are no zone of the IANA list.
+_NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+
+
+@cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones()) - _NOT_ZONES
+
+
+def timezone_refusal(name: str) -> str | None:
+    """Why ``name`` is no IANA time zone name (None when it is one): a store shows local times in it."""
+    if name in _zone_names():
+        return None
+    return f"unknown time zone {name!r}; use an IANA name such as 'America/New_York', 'Europe/Paris' or 'UTC'"
+
+
 class StoreConfigError(ValueError):
     """A store configuration that contradicts itself; ``field`` names the offending field."""
 
@@ -79,6 +97,9 @@ class StoreConfigError(ValueError):
 
 def check_store(config: StoreConfig, *, allow_private_urls: bool = False) -> None:
     """Refuse a configuration whose parts do not fit together, or whose connectors entrygate would not call."""
+    zone_refusal = timezone_refusal(config.timezone)
+    if zone_refusal is not None:
+        raise StoreConfigError("timezone", zone_refusal)
     if config.authorized_amount.currency != config.currency:
         raise StoreConfigError("authorizedAmount.currencyCode", "must equal the store's currency")
     if config.authorized_amount.amount <= 0:

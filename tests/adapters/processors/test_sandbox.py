@@ -33,6 +33,10 @@ def usd(amount: str) -> Money:
     ("tok_decline_lost_stolen", False, "lost_stolen", True),
     ("tok_expired_card", False, "expired_card", False),
     ("card_4242", False, "invalid", False),
+    # A decline the sandbox has no rule for is refused, never approved as "any other token".
+    ("tok_visa_decline", False, "invalid", False),
+    ("tok_decline_cvc_check", False, "invalid", False),
+    ("tok_mastercard_DECLINED", False, "invalid", False),
     ("tok_" + "x" * 252, False, "invalid", False),
 ])
 def test_the_token_sets_the_preauthorization_outcome(token, approved, decline_code, block):

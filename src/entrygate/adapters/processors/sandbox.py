@@ -32,6 +32,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from entrygate.adapters.processors import holds_id
 from entrygate.adapters.processors.sandbox_ledger import Ledger, read_ledger
 from entrygate.domain.currencies import to_minor
@@ -65,6 +67,17 @@ SLOW_CAPTURE_TOKEN = "tok_slow_capture"
 _KINDS = {CAPTURE_DECLINE_TOKEN: holds_id.CAPTURE_DECLINES, NO_INCREMENT_TOKEN: holds_id.NO_INCREMENT,
           SLOW_CAPTURE_TOKEN: holds_id.SLOW_CAPTURE}
 __all__ = ["SandboxProcessor", "from_settings", "read_ledger"]
+TEST_TOKENS = (*SANDBOX_DECLINES, UNAVAILABLE_TOKEN, CAPTURE_DECLINE_TOKEN, NO_INCREMENT_TOKEN, SLOW_CAPTURE_TOKEN)
+log = structlog.get_logger("entrygate.processor.sandbox")
+
+
+def looks_like_a_decline(token: str) -> bool:
+    """A token whose name asks for a decline the sandbox has no rule for (``tok_visa_decline``, ``tok_decline_cvc``).
+
+    Why refuse it rather than approve it as "any other token": a developer who wrote it is testing a
+    decline, and an open gate would tell them their decline handling works when it never ran.
+    """
+    return token not in TEST_TOKENS and "decline" in token.lower()
 # Memory stays bounded in a long-running demo; a hold pushed out is adopted again from its id.
 MAX_HOLDS = 100_000
 MAX_KEYS = 100_000
@@ -84,7 +97,8 @@ class _Hold:
 
 
 class SandboxProcessor:
-    """Approves every other ``tok_…`` token for the amount asked.
+    """Approves every other ``tok_…`` token for the amount asked, except one that asks for a decline the sandbox
+    does not know (``looks_like_a_decline``): that one is refused as invalid, and the log names the real ones.
 
     ``tok_processor_unavailable`` behaves like a processor that never answers: the call waits
     out the platform's processor deadline and then gives up, as a real adapter's would.
@@ -110,6 +124,10 @@ class SandboxProcessor:
             time.sleep(self._timeout_s)
             raise ProcessorUnavailable(f"no answer within {self._timeout_s:.1f}s")
         if not token.startswith("tok_") or len(token) > 255:
+            return PreauthResult(approved=False, decline_code="invalid")
+        if looks_like_a_decline(token):
+            log.warning("sandbox_unknown_test_token", token=token, refused_as="INVALID_CREDENTIAL",
+                        decline_tokens=", ".join(SANDBOX_DECLINES))
             return PreauthResult(approved=False, decline_code="invalid")
         decline = SANDBOX_DECLINES.get(token)
         if decline is not None:

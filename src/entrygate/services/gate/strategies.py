@@ -176,7 +176,7 @@ def local_hour(ctx: EntryContext) -> int:
     """The store's local hour at this entry (the model's ``local_hour``, the rules' ``localHour``)."""
     try:
         return ctx.now.astimezone(ZoneInfo(ctx.store.timezone)).hour
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, OSError):  # a store saved before time zones were checked ("America", a folder)
         return ctx.now.hour
 
 

@@ -39,6 +39,17 @@ class PaymentReport:
     status_time: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class FeedbackOutcome:
+    """The seed system's answer: ``Accepted``, or ``Rejected`` with what contradicts what (``reason``)."""
+
+    status: str
+    reason: str | None = None
+
+
+ACCEPTED = FeedbackOutcome("Accepted")
+
+
 class FeedbackService:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
@@ -54,19 +65,21 @@ class FeedbackService:
                                  fields=["shoppingTripId"])
         return trip
 
-    def report_payment(self, principal: Principal, report: PaymentReport) -> str:
+    def report_payment(self, principal: Principal, report: PaymentReport) -> FeedbackOutcome:
         """``Accepted`` when recorded, ``Rejected`` when well formed but contradictory."""
         with self._uow(write=True) as uow:
             trip = self._trip_of(uow, principal, report.store_id, report.trip_id)
             if report.total_currency != report.settled_currency:
-                return _rejected(report, "the two currencies differ")
+                return _rejected(report, f"settledAmount.code {report.settled_currency} differs from "
+                                         f"totalAmount.code {report.total_currency}")
             if report.total_currency != trip.currency:
-                return _rejected(report, f"the trip's currency is {trip.currency}")
+                return _rejected(report, f"totalAmount.code {report.total_currency} is not the trip's currency, "
+                                         f"{trip.currency}")
             if report.settled > report.total:
-                return _rejected(report, "settled is more than total")
+                return _rejected(report, "settledAmount.amount is more than totalAmount.amount")
             if trip.payment_status_time is not None and report.status_time < trip.payment_status_time:
                 log.info("payment_report_stale", trip_id=trip.trip_id)
-                return "Accepted"
+                return ACCEPTED
             now = self._clock.now()
             if report.status_time > now + MAX_CLOCK_SKEW:
                 raise InvalidRequest("paymentStatusTime: is more than 5 minutes ahead of the platform's clock",
@@ -74,20 +87,21 @@ class FeedbackService:
             if not uow.trips.report_payment(trip.trip_id, total=report.total, settled=report.settled,
                                             status_time=report.status_time, at=now):
                 log.info("payment_report_stale", trip_id=trip.trip_id)  # a newer report was stored meanwhile
-                return "Accepted"
+                return ACCEPTED
             uow.commit()
         log.info("payment_reported", store_id=report.store_id, trip_id=report.trip_id,
                  outstanding=str(report.total - report.settled))
-        return "Accepted"
+        return ACCEPTED
 
     def label(self, principal: Principal, *, store_id: str, trip_id: str, risk: ShopperRisk,
-              note: str | None) -> str:
+              note: str | None) -> FeedbackOutcome:
         """Label the trip's payment instrument; ``CustomerFraud`` blocks it from then on."""
         with self._uow(write=True) as uow:
             trip = self._trip_of(uow, principal, store_id, trip_id)
             if trip.instrument_id is None:
                 log.info("risk_label_without_instrument", trip_id=trip_id)
-                return "Rejected"
+                return FeedbackOutcome("Rejected", "the trip has no payment instrument to label (a QR or badge "
+                                                   "entry)")
             now = self._clock.now()
             uow.labels.add(instrument_id=trip.instrument_id, store_id=store_id, trip_id=trip_id, risk=risk.value,
                            note=note, at=now)
@@ -98,9 +112,9 @@ class FeedbackService:
                 feedback_block(uow, retailer_id=store.retailer_id, instrument_id=trip.instrument_id, note=note, at=now)
             uow.commit()
         log.info("risk_labelled", store_id=store_id, trip_id=trip_id, risk=risk.value)
-        return "Accepted"
+        return ACCEPTED
 
 
-def _rejected(report: PaymentReport, why: str) -> str:
+def _rejected(report: PaymentReport, why: str) -> FeedbackOutcome:
     log.info("payment_report_rejected", store_id=report.store_id, trip_id=report.trip_id, why=why)
-    return "Rejected"
+    return FeedbackOutcome("Rejected", why)
