@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     # Connector URLs must be https to public addresses (DESIGN "Outbound addresses"); true lifts
     # that for development, the demo and tests, whose retailers listen on loopback.
     allow_private_urls: bool = False
+    # Webhooks (DESIGN 13, docs/webhooks.md): every retry delay, the 24 h retry window and the 5 days
+    # after which a failing endpoint is disabled are multiplied by this (tests use 0.01).
+    webhook_backoff_scale: float = Field(default=1.0, gt=0, le=100)
+    # How often each process's delivery worker looks for due deliveries when it found none last time.
+    webhook_poll_interval_s: float = Field(default=1.0, gt=0, le=60)
 
     @field_validator("database_url")
     @classmethod

@@ -17,6 +17,8 @@ def create_app(container: Container) -> FastAPI:
     app = FastAPI(title="entrygate", version=__version__, description=api.DESCRIPTION,
                   default_response_class=FastJSONResponse)
     app.state.container = container
+    # The webhook delivery worker lets its attempts in flight finish and be recorded before the process ends.
+    app.router.on_shutdown.append(container.delivery.stop)
     api.install(app)
     console.install(app)
     return app

@@ -16,6 +16,7 @@ from entrygate.api import (
     routes_palm,
     routes_retailer,
     routes_trips,
+    routes_webhooks,
 )
 from entrygate.api.deps import container
 from entrygate.api.responses import FastJSONResponse
@@ -37,6 +38,7 @@ def install(app: FastAPI) -> None:
     app.include_router(routes_admin.router)
     app.include_router(routes_connectors.router)
     app.include_router(routes_palm.router)
+    app.include_router(routes_webhooks.router)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

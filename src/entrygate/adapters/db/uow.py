@@ -8,6 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from entrygate.adapters.db.faults import describe, end_quietly, is_storage_fault
 from entrygate.adapters.db.history import SqlHistory
+from entrygate.adapters.db.outbox import SqlEventOutbox
 from entrygate.adapters.db.repositories import (
     SqlDecisions,
     SqlExits,
@@ -62,6 +63,7 @@ class SqlUnitOfWork:
         self.exits = SqlExits(conn)
         self.labels = SqlLabels(conn)
         self.history = SqlHistory(conn)
+        self.events = SqlEventOutbox(conn)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
+from entrygate.adapters.memory.events import MemoryEventOutbox
 from entrygate.domain.cards import CardCredential
 from entrygate.domain.channels import TripStatus
 from entrygate.domain.records import (
@@ -29,6 +30,7 @@ from entrygate.domain.records import (
 )
 from entrygate.domain.store import StoreConfig
 from entrygate.domain.trips import ClosedBy
+from entrygate.services.ports.events import NewEvent
 from entrygate.services.ports.storage import AlreadyExists, DuplicateEvent, StorageError, TripAlreadyOpen
 
 
@@ -46,6 +48,7 @@ class _Data:
     decisions: dict[tuple[str, str], DecisionRecord] = field(default_factory=dict)
     exits: dict[tuple[str, str], ExitRecord] = field(default_factory=dict)
     labels: dict[str, tuple[str, str]] = field(default_factory=dict)  # label id -> (instrument id, risk)
+    events: dict[str, NewEvent] = field(default_factory=dict)  # the outbox, by event id
 
 
 class MemoryStore:
@@ -320,6 +323,7 @@ class MemoryUnitOfWork:
         self.instruments, self.trips, self.decisions, self.exits = _Instruments(d), _Trips(d), _Decisions(d), _Exits(d)
         self.labels = _Labels(d)
         self.history = _History(d)
+        self.events = MemoryEventOutbox(d.events, d.trips.get)
         return self
 
     def __exit__(self, *exc: object) -> None:

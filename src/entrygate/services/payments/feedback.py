@@ -16,6 +16,7 @@ import structlog
 from entrygate.domain.channels import ShopperRisk
 from entrygate.services.auth import Principal
 from entrygate.services.errors import InvalidRequest
+from entrygate.services.events.recorder import EventRecorder, no_events
 from entrygate.services.ports.clock import Clock
 from entrygate.services.ports.storage import UnitOfWorkFactory
 
@@ -39,9 +40,10 @@ class PaymentReport:
 
 
 class FeedbackService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, *, events: EventRecorder | None = None) -> None:
         self._uow = uow
         self._clock = clock
+        self._events = events or no_events()
 
     def _trip_of(self, uow, principal: Principal, store_id: str, trip_id: str):  # noqa: ANN001, ANN202
         store = uow.stores.get(store_id)
@@ -91,6 +93,8 @@ class FeedbackService:
                            note=note, at=self._clock.now())
             if risk is ShopperRisk.CustomerFraud:
                 uow.instruments.block(trip.instrument_id, reason="customer_fraud")
+                self._events.instrument_blocked(uow, instrument_id=trip.instrument_id, reason="customer_fraud",
+                                                store_id=store_id, trip_id=trip_id)
             uow.commit()
         log.info("risk_labelled", store_id=store_id, trip_id=trip_id, risk=risk.value)
         return "Accepted"

@@ -18,6 +18,7 @@ from entrygate.domain.records import (
 )
 from entrygate.domain.store import StoreConfig
 from entrygate.risk.features import InstrumentHistory
+from entrygate.services.ports.events import EventOutbox
 
 
 class StorageError(Exception):
@@ -138,6 +139,7 @@ class UnitOfWork(Protocol):
     exits: ExitRepository
     labels: LabelRepository
     history: HistoryReader
+    events: EventOutbox  # the outbox: events commit with the change they report (DESIGN 13)
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...
