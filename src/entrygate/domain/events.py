@@ -36,7 +36,7 @@ ATTEMPT_DEADLINE_S = 10.0
 # A claimed delivery is the claimer's for this long: longer than an attempt can take, so no two
 # processes ever send it at once, and short enough that a claim left by a process that died is
 # attempted again well within the 60 s DESIGN 13 allows.
-LEASE = timedelta(seconds=ATTEMPT_DEADLINE_S + 10)
+LEASE = timedelta(seconds=ATTEMPT_DEADLINE_S + 5)
 # Retries back off exponentially from FIRST_DELAY, doubling up to MAX_DELAY, for RETRY_WINDOW.
 FIRST_DELAY = timedelta(seconds=5)
 MAX_DELAY = timedelta(hours=2)
