@@ -15,7 +15,7 @@ import pytest
 
 from support.databases import drop_database, fresh_database
 from support.server import Platform, operator_token, start_server, stop_server
-from support.webhook_receiver import Receiver, Received, wait_for
+from support.webhook_receiver import Received, Receiver, wait_for
 from support.webhooks import ALL_EVENTS, FAST, a_bit_of_everything, add_endpoint, all_delivered, deliveries
 
 SLOW_S = 10.5  # beyond the platform's 10 s deadline
