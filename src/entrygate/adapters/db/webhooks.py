@@ -136,8 +136,15 @@ class SqlWebhookStore:
                .where(and_(_dl.status == _PENDING, _dl.next_attempt_at <= now, free, _ep.disabled_at.is_(None),
                            or_(_dl.ordering_key.is_(None), ~blocked)))
                .order_by(_dl.next_attempt_at, _dl.delivery_id).limit(limit))
+        postgres = self.units.engine.dialect.name == "postgresql"
+        if not postgres:
+            # SQLite: look in a reading transaction first, so an idle worker never queues for the write lock
+            # that the gates' decisions take; the conditional UPDATE below settles any race.
+            with self.units() as u:
+                if not list(u.conn.execute(due).scalars()):
+                    return []
         with self.units(write=True) as u:
-            if u.conn.dialect.name == "postgresql":
+            if postgres:
                 due = due.with_for_update(skip_locked=True, of=t.webhook_deliveries)
             ids = list(u.conn.execute(due).scalars())
             if not ids:
