@@ -4,7 +4,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from entrygate.console import routes_auth, routes_stores, routes_traffic, routes_trips
+from entrygate.console import routes_auth, routes_stores, routes_traffic, routes_trips, routes_webhooks
 from entrygate.console.web import STATIC
 
 
@@ -14,4 +14,5 @@ def install(app: FastAPI) -> None:
     app.include_router(routes_stores.router)
     app.include_router(routes_traffic.router)
     app.include_router(routes_trips.router)
+    app.include_router(routes_webhooks.router)
     app.mount("/console/static", StaticFiles(directory=str(STATIC)), name="console-static")

@@ -33,16 +33,16 @@ class SqlWebhookStore:
         self.units = units
 
     def subscriptions(self) -> dict[str, frozenset[str]]:
-        found: dict[str, set[str]] = defaultdict(set)
+        by_retailer: dict[str, set[str]] = defaultdict(set)
         with self.units() as u:
-            rows = u.conn.execute(
-                select(_st.store_id, _sub.event_type)
-                .select_from(t.webhook_endpoints.join(t.webhook_subscriptions, _sub.endpoint_id == _ep.endpoint_id)
-                             .join(t.stores, _st.retailer_id == _ep.retailer_id))
-                .where(_ep.disabled_at.is_(None)))
-            for store_id, event_type in rows:
-                found[store_id].add(event_type)
-        return {store_id: frozenset(types) for store_id, types in found.items()}
+            for retailer_id, event_type in u.conn.execute(
+                    select(_ep.retailer_id, _sub.event_type)
+                    .select_from(t.webhook_endpoints.join(t.webhook_subscriptions, _sub.endpoint_id == _ep.endpoint_id))
+                    .where(_ep.disabled_at.is_(None))):
+                by_retailer[retailer_id].add(event_type)
+            stores = list(u.conn.execute(select(_st.store_id, _st.retailer_id)))
+        kinds = {retailer_id: frozenset(types) for retailer_id, types in by_retailer.items()}
+        return {store_id: kinds.get(retailer_id, frozenset()) for store_id, retailer_id in stores}
 
     def create_endpoint(self, endpoint: WebhookEndpoint, *, secret: str) -> None:
         with self.units(write=True) as u:

@@ -10,7 +10,8 @@ for the feature. The recorder asks ``Subscriptions`` (a dict lookup) whether any
 store's retailer takes the event type; only then is a body rendered and a row written. The cache
 is reloaded every ``ttl_s`` (the delivery worker keeps it fresh in the background), and cleared
 in the process that creates or deletes an endpoint, so another process starts recording a new
-endpoint's events within ``ttl_s``. The outbox itself checks the subscription again in SQL, so a
+endpoint's events within ``ttl_s``. Every store is in the cache, with or without webhooks, so a
+store it does not know is a new one, and causes a reload at once. The outbox itself checks the subscription again in SQL, so a
 stale cache can only cost a skipped insert, never an event for an endpoint that does not want it.
 """
 from __future__ import annotations
@@ -36,6 +37,10 @@ from entrygate.services.ports.events import EventBodies, EventOutbox, NewEvent
 log = structlog.get_logger("entrygate.events")
 
 
+# How soon a store the cache does not know may cause another load: a new store's first decisions.
+_UNKNOWN_STORE_S = 0.1
+
+
 class HasOutbox(Protocol):
     events: EventOutbox
 
@@ -56,7 +61,12 @@ class Subscriptions:
         loaded = self._loaded_at
         if loaded is None or self._monotonic() - loaded >= self._ttl:
             self.refresh()
-        return self._by_store.get(store_id, frozenset())
+        found = self._by_store.get(store_id)
+        if found is None and (self._loaded_at is None or self._monotonic() - self._loaded_at >= _UNKNOWN_STORE_S):
+            # A store created since the last load (every store is in it, with or without webhooks).
+            self.refresh()
+            found = self._by_store.get(store_id)
+        return found or frozenset()
 
     def refresh(self) -> None:
         """Reload now; a storage fault keeps what was known and is tried again at the next read."""

@@ -117,7 +117,7 @@ class EventBodies(Protocol):
 
 class WebhookStore(Protocol):
     def subscriptions(self) -> dict[str, frozenset[str]]:
-        """Store id -> the event types some enabled endpoint of its retailer subscribes to."""
+        """Every store's id -> the event types some enabled endpoint of its retailer subscribes to (maybe none)."""
         ...
 
     def create_endpoint(self, endpoint: WebhookEndpoint, *, secret: str) -> None: ...
