@@ -73,3 +73,12 @@ def test_bad_endpoints_are_refused_with_the_field_named(platform):
         error = r.json()["error"]
         assert error["code"] == "VALIDATION_ERROR" and error["fields"][0].startswith(field), (body, error)
     assert platform.http.get("/v1/webhook-endpoints", headers=platform.as_retailer(store)).json() == {"endpoints": []}
+
+
+def test_a_bad_delivery_log_limit_is_a_400_naming_it(platform):
+    store = platform.store()
+    endpoint_id = _create(platform, store, {"url": "https://hooks.example/in", "events": ["trip.closed"]}).json()["id"]
+    for limit in ("0", "201", "many"):
+        r = platform.http.get(f"/v1/webhook-endpoints/{endpoint_id}/deliveries?limit={limit}",
+                              headers=platform.as_retailer(store))
+        assert r.status_code == 400 and r.json()["error"]["fields"] == ["limit"], limit

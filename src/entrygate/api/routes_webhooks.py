@@ -15,6 +15,8 @@ from entrygate.wire.parse import parse
 from entrygate.wire.webhooks import (
     DeliveryListOut,
     DeliveryOut,
+    DeliveryQuery,
+    EndpointQuery,
     WebhookEndpointCreatedOut,
     WebhookEndpointIn,
     WebhookEndpointListOut,
@@ -42,9 +44,10 @@ async def create_endpoint(request: Request) -> FastJSONResponse:
 
 @router.get("/v1/webhook-endpoints", summary="List the retailer's webhook endpoints",
             response_model=WebhookEndpointListOut)
-async def list_endpoints(request: Request, retailerId: str | None = None) -> dict[str, Any]:
+async def list_endpoints(request: Request) -> dict[str, Any]:
     who = principal(request, *MANAGERS)
-    found = await run_in_threadpool(container(request).webhooks.list, who, retailer_id=retailerId)
+    q = parse(EndpointQuery, dict(request.query_params))
+    found = await run_in_threadpool(container(request).webhooks.list, who, retailer_id=q.retailerId)
     return {"endpoints": [endpoint_view(e) for e in found]}
 
 
@@ -65,9 +68,10 @@ async def delete_endpoint(endpointId: str, request: Request) -> Response:
 
 @router.get("/v1/webhook-endpoints/{endpointId}/deliveries", summary="An endpoint's delivery log, newest first",
             response_model=DeliveryListOut)
-async def list_deliveries(endpointId: str, request: Request, limit: int = 100) -> dict[str, Any]:
+async def list_deliveries(endpointId: str, request: Request) -> dict[str, Any]:
     who = principal(request, *MANAGERS)
-    found = await run_in_threadpool(container(request).webhooks.deliveries, who, endpointId, limit=limit)
+    q = parse(DeliveryQuery, dict(request.query_params))
+    found = await run_in_threadpool(container(request).webhooks.deliveries, who, endpointId, limit=q.limit)
     return {"deliveries": [delivery_view(d) for d in found]}
 
 

@@ -21,6 +21,14 @@ class WebhookEndpointIn(Model):
     retailerId: str | None = None  # the operator names the retailer; a retailer key needs none
 
 
+class EndpointQuery(Model):
+    retailerId: str | None = None  # the operator's filter
+
+
+class DeliveryQuery(Model):
+    limit: int = Field(default=100, ge=1, le=200)
+
+
 class WebhookEndpointCreatedOut(BaseModel):
     id: str
     secret: str = Field(description="whsec_ and base64: the signing key, shown only in this answer")
