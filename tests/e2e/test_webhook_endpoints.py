@@ -67,7 +67,9 @@ def test_bad_endpoints_are_refused_with_the_field_named(platform):
                         ({"url": "https://hooks.example/in", "events": "trip.closed"}, "events"),
                         ({"events": ["trip.closed"]}, "url"),
                         ({"url": "mailto:ops@example.com", "events": ["trip.closed"]}, "url"),
-                        ({"url": "https://" + "a" * 2050, "events": ["trip.closed"]}, "url")]:
+                        ({"url": "https://" + "a" * 2050, "events": ["trip.closed"]}, "url"),
+                        ({"url": "https://[::1/x", "events": ["trip.closed"]}, "url"),
+                        ({"url": "https:///path-only", "events": ["trip.closed"]}, "url")]:
         r = _create(platform, store, body)
         assert r.status_code == 400, body
         error = r.json()["error"]

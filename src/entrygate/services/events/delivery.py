@@ -116,7 +116,7 @@ class DeliveryWorker:
             claimed = 0
             try:
                 if self._subscriptions is not None:
-                    self._subscriptions.refresh()
+                    self._subscriptions.keep_fresh()
                 with self._busy_lock:
                     free = self._concurrency - self._busy
                 if free > 0:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from entrygate.domain import webhooks as signatures
 from entrygate.domain.events import EVENT_TYPES
@@ -45,8 +46,13 @@ def check_url(url: str, *, allow_private: bool) -> str:
     url = url.strip()
     if not url or len(url) > MAX_URL_LENGTH:
         raise InvalidRequest(f"url: 1 to {MAX_URL_LENGTH} characters", fields=["url"])
-    if not url.lower().startswith(("https://", "http://")):
-        raise InvalidRequest("url: must be an https:// URL", fields=["url"])
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        host = None
+    if not url.lower().startswith(("https://", "http://")) or not host or any(c.isspace() for c in url):
+        raise InvalidRequest("url: must be an https:// URL with a host", fields=["url"])
     refusal = url_refusal(url, allow_private=allow_private)
     if refusal is not None:
         raise InvalidRequest(f"url: {refusal}", fields=["url"])

@@ -69,14 +69,26 @@ class Subscriptions:
         return found or frozenset()
 
     def refresh(self) -> None:
-        """Reload now; a storage fault keeps what was known and is tried again at the next read."""
-        with self._lock:
-            try:
-                self._by_store = self._load()
-            except Exception as exc:  # noqa: BLE001 - a cache: the outbox re-checks in SQL anyway
-                log.warning("webhook_subscriptions_not_loaded", error=f"{type(exc).__name__}: {exc}")
-                return
+        """Reload now; a storage fault keeps what was known and is tried again at the next read.
+
+        Once something is loaded, a caller that finds another thread reloading goes on with what is
+        known instead of queueing behind it: the gates' threads never reload one after the other.
+        """
+        if not self._lock.acquire(blocking=self._loaded_at is None):
+            return
+        try:
+            self._by_store = self._load()
             self._loaded_at = self._monotonic()
+        except Exception as exc:  # noqa: BLE001 - a cache: the outbox re-checks in SQL anyway
+            log.warning("webhook_subscriptions_not_loaded", error=f"{type(exc).__name__}: {exc}")
+        finally:
+            self._lock.release()
+
+    def keep_fresh(self) -> None:
+        """Reload when half the time to live has passed: the delivery worker calls it, so the gates never wait."""
+        loaded = self._loaded_at
+        if loaded is None or self._monotonic() - loaded >= self._ttl / 2:
+            self.refresh()
 
     def invalidate(self) -> None:
         self._loaded_at = None
@@ -112,6 +124,7 @@ class EventRecorder:
         created_at = at or self._clock.now()
         body = {"type": event_type.value, "id": event_id, "createdAt": _when(created_at), "data": data}
         raw = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        # A storage fault here fails the change's whole transaction, as it should: the two commit together.
         outbox.add(NewEvent(event_id, event_type, store_id, ordering_key, raw, created_at))
 
     def decision_written(self, uow: HasOutbox, item: DecisionWrite, stored: DecisionRecord) -> None:
