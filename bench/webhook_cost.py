@@ -1,9 +1,10 @@
 """What webhooks add to a gate's decision: latency and throughput with and without an endpoint.
 
-In one run, on fresh databases, three servers in turn: this code for a store whose retailer has
+In one run, on fresh databases, four servers in turn: this code for a store whose retailer has
 no webhook endpoint (the gate's path only looks the store up in the subscription cache), the same
 code for a store whose retailer subscribed to every event (each tap also writes decision.created
-and trip.opened to the outbox, and the worker delivers them to a local receiver), and, with
+and trip.opened to the outbox), once with the delivery worker idle (the taps' own cost) and once
+delivering to a local receiver while the gates tap, and, with
 ``--baseline-src``, the same tree before webhooks existed. Each drives ``--gates`` gates
 concurrently, one keep-alive connection each, with card taps of new cards.
 
@@ -70,9 +71,13 @@ def drive(platform: Platform, store, gates: list[str], taps: int) -> tuple[list[
 
 
 def run(name: str, backend: str, tmp: Path, *, taps: int, gates: int, subscribe: bool, src: str | None,
-        sink_url: str) -> dict:
-    url = fresh_database(backend, tmp / name, name=name.replace(" ", "_").replace(",", ""))
+        sink_url: str, deliver: bool = True) -> dict:
+    slug = "".join(c for c in name if c.isalnum())
+    (tmp / slug).mkdir()
+    url = fresh_database(backend, tmp / slug, name=slug)
     env = {"ENTRYGATE_SWEEP_INTERVAL_S": "0"}
+    if not deliver:  # the worker looks once at start, then not for a minute: the taps' own cost alone
+        env["ENTRYGATE_WEBHOOK_POLL_INTERVAL_S"] = "60"
     if src is not None:
         env["PYTHONPATH"] = src
     base, proc = start_server(url, env=env)
@@ -108,12 +113,12 @@ def main() -> None:
     sink_url = f"http://127.0.0.1:{sink.server_address[1]}/hooks"
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        configs = [("before webhooks", False, args.baseline_src)] if args.baseline_src else []
-        configs += [("no endpoint", False, None), ("endpoint, all events", True, None)]
-        for name, subscribe, src in configs:
-            (Path(tmp) / name).mkdir()
+        configs = [("before webhooks", False, args.baseline_src, True)] if args.baseline_src else []
+        configs += [("no endpoint", False, None, True), ("endpoint, not delivering", True, None, False),
+                    ("endpoint, delivering", True, None, True)]
+        for name, subscribe, src, deliver in configs:
             results.append(run(name, args.database, Path(tmp), taps=args.taps, gates=args.gates, subscribe=subscribe,
-                               src=src or os.environ.get("PYTHONPATH"), sink_url=sink_url))
+                               src=src or os.environ.get("PYTHONPATH"), sink_url=sink_url, deliver=deliver))
     sink.shutdown()
     print(f"{args.database}, {args.gates} gates x {args.taps} taps")
     print(f"{'':24} {'p50 ms':>8} {'p99 ms':>8} {'taps/s':>8}")
