@@ -22,8 +22,11 @@ from support.webhooks import FAST, add_endpoint, all_delivered, deliveries, tap
 TAPS = 6  # 12 events: decision.created and trip.opened each
 
 
+HOLD_S = 2.0
+
+
 def held(receiver: Receiver, got: Received) -> tuple[int, float]:
-    return 200, 0.6
+    return 200, HOLD_S
 
 
 @pytest.fixture
@@ -44,8 +47,12 @@ def test_a_killed_process_loses_no_event_and_two_processes_never_send_one_delive
         endpoint_id, receiver.secret = add_endpoint(platform, store, receiver.url, ["decision.created", "trip.opened"])
         for _ in range(TAPS):
             tap(platform, store)
-        assert wait_for(lambda: receiver.busy() != [], timeout=10), "nothing was sent"
-        in_flight = receiver.busy()
+        def sending() -> list[str]:
+            """Requests held for another second at least: the killed process cannot have heard their answer."""
+            now = time.monotonic()
+            return [r.webhook_id for r in receiver.received() if r.status is None and now - r.received_at < HOLD_S - 1]
+        assert wait_for(lambda: sending() != [], timeout=10), "nothing was sent"
+        in_flight = sending()
         stop_server(first, sig=signal.SIGKILL)  # mid-delivery: its claims stay leased to a dead process
         killed_at = time.monotonic()
         for _ in range(2):
