@@ -252,8 +252,11 @@ def test_endpoints_belong_to_their_retailer_and_refuse_bad_input(hooks):
     with pytest.raises(InvalidRequest) as refused:
         hooks.endpoints.create(OPERATOR, url="https://hooks.example/in", events=["trip.closed"])
     assert refused.value.fields == ["retailerId"]
+    hooks.hold_event()
+    assert hooks.count(t.webhook_events) == 1
     hooks.endpoints.delete(hooks.me, endpoint_id)
     assert hooks.endpoints.list(hooks.me) == []
+    assert hooks.count(t.webhook_events) == 0  # its events went with it
     hooks.hold_event()
     assert hooks.count(t.webhook_events) == 0
 

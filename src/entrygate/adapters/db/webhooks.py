@@ -79,8 +79,13 @@ class SqlWebhookStore:
     def delete_endpoint(self, endpoint_id: str) -> bool:
         with self.units(write=True) as u:
             deliveries = select(_dl.delivery_id).where(_dl.endpoint_id == endpoint_id)
+            events = list(u.conn.execute(select(_dl.event_id).where(_dl.endpoint_id == endpoint_id)).scalars())
             u.conn.execute(delete(t.webhook_attempts).where(_at.delivery_id.in_(deliveries)))
             u.conn.execute(delete(t.webhook_deliveries).where(_dl.endpoint_id == endpoint_id))
+            for start in range(0, len(events), 500):  # the events no other endpoint still has a delivery of
+                others = select(_dl.event_id).where(_dl.event_id.in_(events[start:start + 500]))
+                u.conn.execute(delete(t.webhook_events).where(and_(_ev.event_id.in_(events[start:start + 500]),
+                                                                   _ev.event_id.not_in(others))))
             u.conn.execute(delete(t.webhook_subscriptions).where(_sub.endpoint_id == endpoint_id))
             gone = u.conn.execute(delete(t.webhook_endpoints).where(_ep.endpoint_id == endpoint_id)).rowcount
             u.commit()
