@@ -22,7 +22,9 @@ from entrygate.adapters.db.payments import SqlPaymentsUnitOfWorkFactory
 from entrygate.adapters.db.risk_models import SqlRiskRecords
 from entrygate.adapters.db.secret_keys import SqlSecretKeys, SqlTemplateKeys
 from entrygate.adapters.db.uow import SqlUnitOfWorkFactory
+from entrygate.adapters.db.webhooks import SqlWebhookStore
 from entrygate.adapters.http.connectors import ConnectorClient, ConnectorMetrics
+from entrygate.adapters.http.webhooks import HttpWebhookSender
 from entrygate.adapters.keyring import KeyRing
 from entrygate.adapters.metrics import PrometheusObserver
 from entrygate.adapters.palm_index import PalmIndex
@@ -48,7 +50,10 @@ from entrygate.services.catalog import Catalog
 from entrygate.services.console.auth import ConsoleAuthService
 from entrygate.services.console.dashboard import DashboardService
 from entrygate.services.console.investigation import InvestigationService
+from entrygate.services.events.delivery import DeliveryWorker
+from entrygate.services.events.endpoints import WebhookEndpointService
 from entrygate.services.events.feed import DecisionFeedService
+from entrygate.services.events.recorder import EventRecorder, Subscriptions
 from entrygate.services.gate.admit import EntryService
 from entrygate.services.gate.card import CardHandler
 from entrygate.services.gate.decision_log import DirectDecisionLog
@@ -71,6 +76,7 @@ from entrygate.services.risk_ops.rules import RuleBook, RuleService
 from entrygate.services.trips.queries import QueryService
 from entrygate.services.trips.views import TripViews
 from entrygate.settings import Settings
+from entrygate.wire.events import WireEventBodies
 
 
 @dataclass
@@ -112,6 +118,8 @@ class Container:
     keyring: KeyRing  # every purpose's keys (docs/security.md); the console's session keys
     api_keys: ApiKeyService  # gate keys that rotate, named retailer keys (DESIGN 15)
     secrets: SecretsService  # rotating the secrets per purpose: `entrygate keys rotate|status`
+    webhooks: WebhookEndpointService  # the retailers' webhook endpoints and delivery logs (DESIGN 13)
+    delivery: DeliveryWorker  # sends the outbox's deliveries; runs in the background when started
     _closers: list[Any] = field(default_factory=list)
 
     def close(self) -> None:
@@ -130,9 +138,10 @@ def palm_snapshot(settings: Settings) -> PalmSnapshotFile | None:
 
 
 def build(settings: Settings, *, clock: Clock | None = None, background_sweep: bool = True,
-          palm_index: bool = True) -> Container:
+          palm_index: bool = True, background_delivery: bool | None = None) -> Container:
     """The platform on ``settings``; ``background_sweep`` False: no sweep thread (a one-off command);
-    ``palm_index`` False: the palm index is not loaded (a command that identifies no palm)."""
+    ``palm_index`` False: the palm index is not loaded (a command that identifies no palm);
+    ``background_delivery`` (default: as ``background_sweep``) False: no webhook delivery thread."""
     engine = make_engine(settings.sqlalchemy_url, pool_size=settings.db_pool_size)
     uow = SqlUnitOfWorkFactory(engine)
     clock = clock or SystemClock()
@@ -163,29 +172,34 @@ def build(settings: Settings, *, clock: Clock | None = None, background_sweep: b
         Channel.BADGE: BadgeHandler(identity=connectors),
     }
     risk = StrategyAssessor(uow=uow, scorer=risk_model, connector=connectors, shadow=risk_model.shadow)
+    webhook_store = SqlWebhookStore(uow)
+    subscriptions = Subscriptions(webhook_store.subscriptions, ttl_s=max(settings.cache_ttl_s, 0.5))
+    events = EventRecorder(subscriptions, WireEventBodies(), clock)
     # SQLite shares one fsync among concurrent decisions; PostgreSQL groups commits itself.
-    decision_log = GroupCommitLog(uow) if settings.is_sqlite else DirectDecisionLog(uow)
+    decision_log = (GroupCommitLog(uow, on_written=events.decision_written) if settings.is_sqlite
+                    else DirectDecisionLog(uow, events=events))
     # The payments use cases share the gate's units of work, so SQLite writers still queue in one line.
     payments = SqlPaymentsUnitOfWorkFactory(uow)
     queries = QueryService(uow)
-    holds = HoldService(payments, processor, clock)
+    holds = HoldService(payments, processor, clock, events=events)
     admin = AdminService(uow, clock, catalog, passwords, allow_private_urls=settings.allow_private_urls)
     rule_compiler = CelRuleCompiler()
     rule_book = RuleBook(uow, rule_compiler, ttl_s=settings.cache_ttl_s)
+    sender = HttpWebhookSender(allow_private_urls=settings.allow_private_urls)
     container = Container(
         settings=settings, engine=engine, uow=uow, clock=clock, catalog=catalog,
         auth=auth, admin=admin, audit=AuditTrail(uow), users=admin.users,
         entries=EntryService(uow=uow, catalog=catalog, clock=clock, processor=processor, handlers=handlers,
                              risk=risk, observer=observer, decision_log=decision_log, payments=payments,
                              rules=RulesStep(uow, rule_book)),
-        exits=ExitService(uow=uow, catalog=catalog, clock=clock, handlers=handlers),
-        queries=queries, feedback=FeedbackService(uow, clock), observer=observer, passwords=passwords,
+        exits=ExitService(uow=uow, catalog=catalog, clock=clock, handlers=handlers, events=events),
+        queries=queries, feedback=FeedbackService(uow, clock, events=events), observer=observer, passwords=passwords,
         connectors=connectors, connectivity=ConnectivityService(uow=uow, probe=connectors),
         console_auth=ConsoleAuthService(uow=uow, clock=clock, passwords=passwords,
                                         sessions=SqlConsoleSessions(engine), failures=SqlSignInFailures(engine)),
         dashboard=DashboardService(uow=uow, queries=SqlDashboardQueries(engine), clock=clock),
-        risk_model=risk_model, palm=palm, holds=holds, trip_closing=TripClosingService(payments, clock),
-        sweeper=TripSweeper(payments, holds, clock, processor=processor),
+        risk_model=risk_model, palm=palm, holds=holds, trip_closing=TripClosingService(payments, clock, events=events),
+        sweeper=TripSweeper(payments, holds, clock, processor=processor, events=events),
         trip_views=TripViews(queries, SqlHoldSummaries(uow)),
         rate_limits=rate_limits_from(settings),
         lists=ListService(uow, clock), rules=RuleService(uow, clock, rule_compiler, rule_book),
@@ -195,10 +209,15 @@ def build(settings: Settings, *, clock: Clock | None = None, background_sweep: b
         investigation=InvestigationService(uow=uow, queries=SqlInvestigationQueries(engine), clock=clock),
         keyring=keyring, api_keys=ApiKeyService(uow=uow, keys=api_key_store, clock=clock, auth=auth),
         secrets=SecretsService(ring=keyring, templates=SqlTemplateKeys(uow), recipher=templates,
-                               settle_s=2 * settings.key_refresh_s + 0.5))
+                               settle_s=2 * settings.key_refresh_s + 0.5),
+        webhooks=WebhookEndpointService(uow, webhook_store, clock, subscriptions,
+                                        allow_private_urls=settings.allow_private_urls),
+        delivery=DeliveryWorker(webhook_store, sender, clock, backoff_scale=settings.webhook_backoff_scale,
+                                subscriptions=subscriptions, poll_interval_s=settings.webhook_poll_interval_s))
     container._closers.append(connectors.close)
     container._closers.append(container.rate_limits.close)
     container._closers.append(risk_model.close)
+    container._closers.append(sender.close)
     if isinstance(decision_log, GroupCommitLog):
         container._closers.append(decision_log.close)
     close_processor = getattr(processor, "close", None)
@@ -214,6 +233,9 @@ def build(settings: Settings, *, clock: Clock | None = None, background_sweep: b
         sweeps = SweepThread(container.sweeper.sweep, interval_s=settings.sweep_interval_s)
         sweeps.start()
         container._closers.append(sweeps.stop)
+    if background_sweep if background_delivery is None else background_delivery:
+        container.delivery.start()
+        container._closers.append(container.delivery.stop)  # before the sender and the engine close
     return container
 
 

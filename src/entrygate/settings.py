@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     # X-Forwarded-For this process believes, comma-separated; "*" believes any. Empty (the default):
     # none, so only a direct https connection counts as https (Strict-Transport-Security, Secure cookies).
     trusted_proxies: str = ""
+    # Webhooks (DESIGN 13, docs/webhooks.md): every retry delay, the 24 h retry window and the 5 days
+    # after which a failing endpoint is disabled are multiplied by this (tests use 0.01).
+    webhook_backoff_scale: float = Field(default=1.0, gt=0, le=100)
+    # How often each process's delivery worker looks for due deliveries when it found none last time.
+    webhook_poll_interval_s: float = Field(default=1.0, gt=0, le=60)
 
     @field_validator("database_url")
     @classmethod

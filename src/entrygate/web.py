@@ -31,6 +31,8 @@ def create_app(container: Container) -> FastAPI:
     """The app serving ``container``: the API at ``/v1`` (with health, metrics, docs), the console at ``/console``."""
     app = _app(trusted_proxies=container.settings.trusted_proxy_list)
     app.state.container = container
+    # The webhook delivery worker lets its attempts in flight finish and be recorded before the process ends.
+    app.router.on_shutdown.append(container.delivery.stop)
     return app
 
 

@@ -21,6 +21,7 @@ from entrygate.api import (
     routes_risk_ops,
     routes_trips,
     routes_users,
+    routes_webhooks,
 )
 from entrygate.api.deps import container
 from entrygate.api.responses import FastJSONResponse
@@ -48,6 +49,7 @@ def install(app: FastAPI) -> None:
     app.include_router(routes_users.router)
     app.include_router(routes_risk_ops.router)
     app.include_router(routes_keys.router)
+    app.include_router(routes_webhooks.router)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness", response_model=HealthOut)
     async def healthz() -> FastJSONResponse:

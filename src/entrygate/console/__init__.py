@@ -14,6 +14,7 @@ from entrygate.console import (
     routes_stores,
     routes_traffic,
     routes_trips,
+    routes_webhooks,
 )
 from entrygate.console.web import STATIC
 
@@ -29,4 +30,5 @@ def install(app: FastAPI) -> None:
     app.include_router(routes_models.router)
     app.include_router(routes_investigation.router)
     app.include_router(routes_keys.router)
+    app.include_router(routes_webhooks.router)
     app.mount("/console/static", StaticFiles(directory=str(STATIC)), name="console-static")

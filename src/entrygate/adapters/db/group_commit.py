@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 
 import structlog
@@ -23,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from entrygate.adapters.db.uow import SqlUnitOfWork
 from entrygate.domain.records import DecisionRecord
 from entrygate.services.ports.decisions import DecisionWrite
-from entrygate.services.ports.storage import StorageError
+from entrygate.services.ports.storage import StorageError, UnitOfWork
 
 log = structlog.get_logger("entrygate.storage")
 
@@ -32,8 +33,11 @@ _STOP = object()
 
 
 class GroupCommitLog:
-    def __init__(self, uow_factory, *, max_batch: int = MAX_BATCH) -> None:  # noqa: ANN001
+    def __init__(self, uow_factory, *, max_batch: int = MAX_BATCH,  # noqa: ANN001
+                 on_written: Callable[[UnitOfWork, DecisionWrite, DecisionRecord], None] | None = None) -> None:
+        """``on_written`` runs in each decision's savepoint after its writes: the events it reports go in the outbox."""
         self._uow = uow_factory
+        self._on_written = on_written
         self._max = max_batch
         self._queue: queue.Queue = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="decision-writer", daemon=True)
@@ -76,7 +80,10 @@ class GroupCommitLog:
                 for item, _ in batch:
                     try:
                         with uow.conn.begin_nested():
-                            outcomes.append(item.apply(uow))
+                            stored = item.apply(uow)
+                            if self._on_written is not None:
+                                self._on_written(uow, item, stored)
+                            outcomes.append(stored)
                     except StorageError as exc:  # a duplicate event id (or another refused row): this item alone
                         outcomes.append(exc)
                 uow.commit()

@@ -28,6 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from entrygate.adapters.db import tables as t
+from entrygate.adapters.db.outbox import SqlEventOutbox
 from entrygate.adapters.db.repositories import SqlTrips
 from entrygate.adapters.db.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
 from entrygate.domain.channels import TripStatus
@@ -253,6 +254,7 @@ class SqlPaymentsUnitOfWork:
         self.trips = SqlTripLedger(conn)
         self.holds = SqlHoldRepository(conn)
         self.trip_policies = SqlTripPolicyReader(conn)
+        self.events = SqlEventOutbox(conn)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001

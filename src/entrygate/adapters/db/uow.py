@@ -9,6 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from entrygate.adapters.db.audit import SqlAudit
 from entrygate.adapters.db.faults import describe, end_quietly, is_storage_fault
 from entrygate.adapters.db.history import SqlHistory
+from entrygate.adapters.db.outbox import SqlEventOutbox
 from entrygate.adapters.db.repositories import (
     SqlDecisions,
     SqlExits,
@@ -70,6 +71,7 @@ class SqlUnitOfWork:
         self.risk_lists = SqlLists(conn)
         self.rules = SqlRules(conn)
         self.reviews = SqlReviews(conn)
+        self.events = SqlEventOutbox(conn)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001

@@ -15,11 +15,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
+from entrygate.adapters.memory.events import MemoryEventOutbox
 from entrygate.adapters.memory.storage import MemoryStore
 from entrygate.domain.channels import TripStatus
 from entrygate.domain.holds import Hold, HoldStatus
 from entrygate.domain.records import DecisionRecord
 from entrygate.domain.trips import ClosedBy, TripPolicy
+from entrygate.services.ports.events import NewEvent
 from entrygate.services.ports.payments import HoldAnswer, HoldIntent, OrphanHold, StoredHold, TripState
 from entrygate.services.ports.storage import StorageError
 
@@ -39,6 +41,7 @@ class _Data:
     intent_keys: dict[tuple[str, str], str] = field(default_factory=dict)  # (scope, key) -> operation id
     policies: dict[str, TripPolicy] = field(default_factory=dict)
     orphans_released: dict[tuple[str, str], datetime] = field(default_factory=dict)  # (gate_pk, event_id) -> at
+    events: dict[str, NewEvent] = field(default_factory=dict)  # the outbox, by event id
 
     def copy(self) -> _Data:
         return _Data(*(dict(getattr(self, name)) for name in self.__dataclass_fields__))
@@ -206,6 +209,7 @@ class MemoryPaymentsUnitOfWork:
         self.trips = _Trips(self._data)
         self.holds = _Holds(self._data, self._store)
         self.trip_policies = _Policies(self._data)
+        self.events = MemoryEventOutbox(self._data.events)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -16,6 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from entrygate.adapters.memory.audit import MemoryAudit
+from entrygate.adapters.memory.events import MemoryEventOutbox
 from entrygate.adapters.memory.risk_ops import MemoryLists, MemoryReviews, MemoryRules
 from entrygate.adapters.memory.users import MemoryUsers
 from entrygate.domain.audit import AuditEntry
@@ -34,6 +35,7 @@ from entrygate.domain.records import (
 from entrygate.domain.risk_ops import ListItem, Review
 from entrygate.domain.store import StoreConfig
 from entrygate.domain.trips import ClosedBy
+from entrygate.services.ports.events import NewEvent
 from entrygate.services.ports.risk_ops import StoredRules
 from entrygate.services.ports.storage import AlreadyExists, DuplicateEvent, StorageError, TripAlreadyOpen
 
@@ -56,6 +58,7 @@ class _Data:
     list_items: dict[str, ListItem] = field(default_factory=dict)  # risk operations (DESIGN 14)
     store_rules: dict[str, StoredRules] = field(default_factory=dict)
     reviews: dict[str, Review] = field(default_factory=dict)
+    events: dict[str, NewEvent] = field(default_factory=dict)  # the outbox, by event id
 
 
 class MemoryStore:
@@ -333,6 +336,7 @@ class MemoryUnitOfWork:
         self.audit, self.users = MemoryAudit(d.audit), MemoryUsers(d.users)
         self.risk_lists, self.rules, self.reviews = MemoryLists(d.list_items), MemoryRules(d.store_rules), \
             MemoryReviews(d.reviews)
+        self.events = MemoryEventOutbox(d.events, d.trips.get)
         return self
 
     def __exit__(self, *exc: object) -> None:

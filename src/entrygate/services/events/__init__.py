@@ -1,1 +1,2 @@
-"""Events out of the platform: the decisions feed (``feed``)."""
+"""Events out (DESIGN 13): the decisions feed (``feed``), the outbox written with each change, webhook
+endpoints, and their delivery."""

@@ -8,6 +8,7 @@ groups concurrent writes into one transaction instead (``adapters/db/group_commi
 from __future__ import annotations
 
 from entrygate.domain.records import DecisionRecord
+from entrygate.services.events.recorder import EventRecorder, no_events
 from entrygate.services.ports.decisions import DecisionLog, DecisionWrite
 from entrygate.services.ports.storage import UnitOfWorkFactory
 
@@ -15,11 +16,13 @@ __all__ = ["DecisionLog", "DecisionWrite", "DirectDecisionLog"]
 
 
 class DirectDecisionLog:
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, *, events: EventRecorder | None = None) -> None:
         self._uow = uow
+        self._events = events or no_events()
 
     def write(self, item: DecisionWrite) -> DecisionRecord:
         with self._uow(write=True) as uow:
             stored = item.apply(uow)
+            self._events.decision_written(uow, item, stored)  # the outbox, in the same transaction
             uow.commit()
         return stored

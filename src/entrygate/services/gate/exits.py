@@ -16,6 +16,7 @@ from entrygate.domain.records import ExitRecord
 from entrygate.services.auth import Principal
 from entrygate.services.catalog import Catalog
 from entrygate.services.errors import NotFound, Unavailable
+from entrygate.services.events.recorder import EventRecorder, no_events
 from entrygate.services.gate.context import ChannelHandler, Presentation
 from entrygate.services.gate.gates import GateAtStore, resolve_gate
 from entrygate.services.gate.idempotency import EventRecords
@@ -34,8 +35,9 @@ class ExitEvent:
 
 class ExitService:
     def __init__(self, *, uow: UnitOfWorkFactory, catalog: Catalog, clock: Clock,
-                 handlers: Mapping[Channel, ChannelHandler]) -> None:
+                 handlers: Mapping[Channel, ChannelHandler], events: EventRecorder | None = None) -> None:
         self._uow = uow
+        self._events = events or no_events()
         self._catalog = catalog
         self._clock = clock
         self.handlers = handlers
@@ -60,6 +62,8 @@ class ExitService:
                         raise NotFound(f"trip {trip_id} not found at store {at.store.store_id}")
                     closed = uow.trips.close(trip_id, at=now, gate_id=at.gate.gate_id)
                     result = ExitResult.CLOSED if closed else ExitResult.ALREADY_CLOSED
+                    if closed:
+                        self._events.trip_closed(uow, trip_id=trip_id, store_id=at.store.store_id)
                 record = ExitRecord(at.gate.gate_pk, event.event_id, event.request_hash, trip_id, result.value, now)
                 uow.exits.add(record)
                 uow.commit()

@@ -10,6 +10,7 @@ from entrygate.domain.keys import KeyKind
 from entrygate.domain.trips import ClosedBy, CloseResult
 from entrygate.services.auth import Principal
 from entrygate.services.errors import Forbidden, NotFound, Unavailable
+from entrygate.services.events.recorder import EventRecorder, no_events
 from entrygate.services.ports.clock import Clock
 from entrygate.services.ports.payments import PaymentsUnitOfWorkFactory
 from entrygate.services.ports.storage import StorageError
@@ -27,9 +28,10 @@ class TripClosed:
 
 
 class TripClosingService:
-    def __init__(self, uow: PaymentsUnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: PaymentsUnitOfWorkFactory, clock: Clock, *, events: EventRecorder | None = None) -> None:
         self._uow = uow
         self._clock = clock
+        self._events = events or no_events()
 
     def close_trip(self, principal: Principal, trip_id: str) -> TripClosed:
         """Close an open trip; a closed one answers ``ALREADY_CLOSED`` with who closed it, as for exits."""
@@ -45,6 +47,7 @@ class TripClosingService:
                 closed = trip.status is TripStatus.OPEN and uow.trips.close(trip_id, at=self._clock.now(),
                                                                              closed_by=closed_by)
                 if closed:
+                    self._events.trip_closed(uow, trip_id=trip_id, store_id=trip.store_id)
                     uow.commit()
                 else:
                     trip = uow.trips.get_state(trip_id) or trip

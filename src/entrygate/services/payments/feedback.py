@@ -16,6 +16,7 @@ import structlog
 from entrygate.domain.channels import ShopperRisk
 from entrygate.services.auth import Principal
 from entrygate.services.errors import InvalidRequest
+from entrygate.services.events.recorder import EventRecorder, no_events
 from entrygate.services.ports.clock import Clock
 from entrygate.services.ports.storage import UnitOfWorkFactory
 from entrygate.services.risk_ops.lists import feedback_block
@@ -51,9 +52,10 @@ ACCEPTED = FeedbackOutcome("Accepted")
 
 
 class FeedbackService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, *, events: EventRecorder | None = None) -> None:
         self._uow = uow
         self._clock = clock
+        self._events = events or no_events()
 
     def _trip_of(self, uow, principal: Principal, store_id: str, trip_id: str):  # noqa: ANN001, ANN202
         store = uow.stores.get(store_id)
@@ -110,6 +112,8 @@ class FeedbackService:
                 store = uow.stores.get(store_id)
                 assert store is not None  # _trip_of found it
                 feedback_block(uow, retailer_id=store.retailer_id, instrument_id=trip.instrument_id, note=note, at=now)
+                self._events.instrument_blocked(uow, instrument_id=trip.instrument_id, reason="customer_fraud",
+                                                store_id=store_id, trip_id=trip_id)
             uow.commit()
         log.info("risk_labelled", store_id=store_id, trip_id=trip_id, risk=risk.value)
         return ACCEPTED

@@ -51,6 +51,7 @@ from entrygate.domain.keys import KeyKind
 from entrygate.domain.money import Money
 from entrygate.services.auth import Principal
 from entrygate.services.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unavailable
+from entrygate.services.events.recorder import EventRecorder, no_events
 from entrygate.services.ports.clock import Clock
 from entrygate.services.ports.payments import (
     HoldAnswer,
@@ -89,8 +90,9 @@ class PreauthorizationConflict(Conflict):
 
 class HoldService:
     def __init__(self, uow: PaymentsUnitOfWorkFactory, processor: PaymentProcessor, clock: Clock, *,
-                 lease: timedelta = DEFAULT_LEASE) -> None:
+                 lease: timedelta = DEFAULT_LEASE, events: EventRecorder | None = None) -> None:
         self._uow = uow
+        self._events = events or no_events()
         self._processor = processor
         self._clock = clock
         self._lease = lease
@@ -243,6 +245,8 @@ class HoldService:
                     uow.trips.report_payment(intent.trip_id, total=transition.outcome.total.amount,
                                              settled=transition.outcome.settled.amount, status_time=now, at=now)
                 if done:
+                    self._events.hold_updated(uow, trip_id=intent.trip_id, store_id=trip.store_id,
+                                              hold=answer.preauthorization)
                     uow.commit()
         except StorageError as exc:
             log.error("hold_result_not_recorded", trip_id=intent.trip_id, operation=intent.plan.operation.value)

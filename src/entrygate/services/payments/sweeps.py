@@ -16,6 +16,7 @@ import structlog
 
 from entrygate.domain.trips import ClosedBy, TripPolicy
 from entrygate.services.errors import Conflict, Unavailable
+from entrygate.services.events.recorder import EventRecorder, no_events
 from entrygate.services.payments.holds import HoldService
 from entrygate.services.ports.clock import Clock
 from entrygate.services.ports.payments import OrphanHold, PaymentsUnitOfWorkFactory
@@ -42,9 +43,11 @@ class SweepReport:
 
 class TripSweeper:
     def __init__(self, uow: PaymentsUnitOfWorkFactory, holds: HoldService, clock: Clock, *,
-                 processor: PaymentProcessor | None = None, batch_size: int = 200, max_batches: int = 50) -> None:
+                 processor: PaymentProcessor | None = None, batch_size: int = 200, max_batches: int = 50,
+                 events: EventRecorder | None = None) -> None:
         """``processor`` releases the denied taps' holds; without one that sweep is not run."""
         self._uow = uow
+        self._events = events or no_events()
         self._processor = processor
         self._holds = holds
         self._clock = clock
@@ -85,7 +88,11 @@ class TripSweeper:
                 break
             with self._uow(write=True) as uow:
                 # Conditional closes: a trip another sweeper or an exit closed meanwhile counts as nothing.
-                won = sum(uow.trips.close(trip_id, at=now, closed_by=ClosedBy.TIMEOUT) for trip_id in due)
+                won = 0
+                for trip_id in due:
+                    if uow.trips.close(trip_id, at=now, closed_by=ClosedBy.TIMEOUT):
+                        won += 1
+                        self._events.trip_closed(uow, trip_id=trip_id, store_id=policy.store_id)
                 uow.commit()
             closed += won
             if len(due) < self._batch:

@@ -17,6 +17,7 @@ from typing import Protocol
 from entrygate.domain.channels import TripStatus
 from entrygate.domain.holds import Hold, HoldSummary, PaymentOutcome, Plan, ProcessorStep
 from entrygate.domain.trips import ClosedBy, TripPolicy
+from entrygate.services.ports.events import EventOutbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +181,7 @@ class PaymentsUnitOfWork(Protocol):
     trips: TripLedger
     holds: HoldRepository
     trip_policies: TripPolicyReader
+    events: EventOutbox  # the outbox: events commit with the change they report (DESIGN 13)
 
     def __enter__(self) -> PaymentsUnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...

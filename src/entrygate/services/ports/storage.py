@@ -19,6 +19,7 @@ from entrygate.domain.records import (
 from entrygate.domain.store import StoreConfig
 from entrygate.risk.features import InstrumentHistory
 from entrygate.services.ports.audit import AuditRepository
+from entrygate.services.ports.events import EventOutbox
 from entrygate.services.ports.risk_ops import ListRepository, ReviewRepository, RuleRepository
 from entrygate.services.ports.users import UserRepository
 
@@ -146,6 +147,7 @@ class UnitOfWork(Protocol):
     risk_lists: ListRepository  # DESIGN 14: allow and block lists, store rules, the review queue
     rules: RuleRepository
     reviews: ReviewRepository
+    events: EventOutbox  # the outbox: events commit with the change they report (DESIGN 13)
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...
