@@ -195,3 +195,45 @@ def test_declarations_merge_deeply_whichever_side_they_are_on():
     for merged in (secured(KeyKind.GATE) | header, header | secured(KeyKind.GATE)):
         assert set(merged["responses"]) == {"401", "403", "409", "429", "503"}
         assert merged["parameters"] == header["parameters"] and merged["security"] == [{"gateKey": []}]
+
+
+def _stored_decision(**over: Any) -> Any:
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from entrygate.domain.records import DecisionRecord
+
+    at = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
+    values: dict[str, Any] = dict(
+        gate_pk="gpk_1", gate_id="lane-1", store_id="store-1", event_id="e-1", request_hash="h", channel="CREDIT_CARD",
+        outcome="OPEN", reasons=[], decided_by="OFFLINE", visitor_id="pi_1", visitor_type="SHOPPER",
+        instrument_id="pi_1", trip_id="trip_1", party_size=1, risk_score=61, risk_level="HIGH",
+        authorized_amount=Decimal("25.0000"), currency="USD", latency_ms=3.2, event_time=at, decided_at=at,
+        model_version="v2", risk_detail={"explanation": [{"feature": "declines_24h", "value": 3, "contribution": 1.2}],
+                                         "ruleFailures": [{"name": "night", "error": "no such key: brand"}]},
+        shadow_model_version="v3", shadow_score=40, shadow_level="MEDIUM")
+    values.update(over)
+    return DecisionRecord(**values)
+
+
+def test_the_decisions_every_optional_part_is_in_its_schema(document):
+    """What the conformance run rarely meets: a shadow score, rule failures, the allow list, the feed's cursor."""
+    from entrygate.domain.decision import GateDecision
+    from entrygate.wire.decisions import decision_answer, decision_view
+
+    view_schema = _validator(document, {"$ref": "#/components/schemas/DecisionViewOut"})
+    answer_schema = _validator(document, {"$ref": "#/components/schemas/DecisionOut"})
+    full = decision_view(_stored_decision())
+    assert full["risk"]["shadow"] == {"modelVersion": "v3", "score": 40, "level": "MEDIUM"} and full["ruleFailures"]
+    assert not [e.message for e in view_schema.iter_errors(full)]
+    allowed = _stored_decision(risk_score=None, risk_level=None, model_version=None,
+                               risk_detail={"allowListed": True}, shadow_score=None, shadow_model_version=None)
+    assert decision_view(allowed)["risk"] == {"allowListed": True}
+    assert not list(view_schema.iter_errors(decision_view(allowed)))
+    answer = decision_answer(GateDecision.of(_stored_decision()))
+    assert not list(answer_schema.iter_errors(answer))
+    assert list(answer_schema.iter_errors({**answer, "risk": full["risk"]})), "the gate's answer has no shadow"
+    assert list(view_schema.iter_errors({**full, "undocumented": 1}))
+    page = _validator(document, {"$ref": "#/components/schemas/DecisionListOut"})
+    assert not list(page.iter_errors({"decisions": [full], "nextCursor": "17"}))
+    assert not list(page.iter_errors({"decisions": []}))

@@ -4,7 +4,9 @@ The routes render their answers with the functions of ``wire.decisions``, ``wire
 ``wire.stores`` and send them as they are; these models describe those answers, field by field,
 as a route's ``response_model``. Every answer model is closed (``additionalProperties: false``) in
 the document, so a field an answer gains without its model is caught by the schema-conformance
-test, while at run time nothing is ever dropped or refused for it.
+test, while at run time nothing is ever dropped or refused for it. A field the answer always
+carries is required (``X | None`` where it can be null); one it sometimes leaves out has a default
+(``= Field(default=None, ...)``) and says in its description when it is absent.
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ from entrygate.wire.schemas import STORE_FIELDS
 
 
 class Answer(BaseModel):
-    """An answer's model: every field always present (null where the contract allows it), no other field."""
+    """An answer's model: its required fields always present (null where the contract allows it), no other field."""
 
     model_config = ConfigDict(json_schema_extra={"additionalProperties": False})
 
