@@ -1,7 +1,6 @@
 """The OpenAPI document, built in process: valid OpenAPI, and complete for every operation."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -87,9 +86,30 @@ def test_rate_limited_keys_document_429_with_retry_after(document):
     assert retailers["security"] == [{"operatorToken": []}] and "429" not in retailers["responses"]
 
 
+# The only open objects: the audit entry's before/after, views of whichever resource changed (DESIGN 15).
+FREE_FORM = {("AuditEntryOut", "before"), ("AuditEntryOut", "after")}
+
+
+def _open_objects(node: Any, where: tuple[str, ...] = ()):
+    """The places in ``node`` of every schema with ``additionalProperties: true``."""
+    if isinstance(node, dict):
+        if node.get("additionalProperties") is True:
+            yield where
+        for key, value in node.items():
+            yield from _open_objects(value, (*where, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _open_objects(value, (*where, str(i)))
+
+
 def test_no_open_objects_where_the_shape_is_known(document):
-    text = json.dumps(document)
-    assert '"additionalProperties": true' not in text
+    places = list(_open_objects(document))
+    fields = {(p[2], p[4]) for p in places if p[:2] == ("components", "schemas") and len(p) > 4 and p[3] == "properties"}
+    assert len(fields) == len(FREE_FORM) and fields == FREE_FORM, places
+    assert all(p[:2] == ("components", "schemas") and (p[2], p[4]) in FREE_FORM for p in places), places
+    schemas = document["components"]["schemas"]
+    for name, field in FREE_FORM:
+        assert schemas[name]["properties"][field]["description"].startswith("Free-form: "), (name, field)
     for name, schema in document["components"]["schemas"].items():
         if name.endswith("Out") or name in ("ErrorBody", "ErrorDetail", "SeedErrorBody"):
             assert schema.get("additionalProperties") is False, name
@@ -127,7 +147,9 @@ def test_fields_are_described(document):
     answers = [name for name in schemas if name.endswith("Out")]
     assert len(answers) >= 25
     for name in ("StoreIn", "StorePatch", "CardCredentialIn", "PalmCredentialIn", "BadgeCredentialIn", "CardEntry",
-                 "PaymentStatusIn", "ShopperRiskIn", "ConnectorIn", "GateIn", "MoneyIn", *answers):
+                 "PaymentStatusIn", "ShopperRiskIn", "ConnectorIn", "GateIn", "MoneyIn", "ListItemIn", "RuleIn",
+                 "RulesTestIn", "FactsIn", "CardFactsIn", "RiskFactsIn", "HistoryFactsIn", "VerdictIn", "GateKeyIn",
+                 "RetailerKeyIn", *answers):
         undescribed = [field for field, prop in schemas[name]["properties"].items()
                        if "description" not in prop and "$ref" not in prop]
         assert not undescribed, f"{name}: {undescribed}"
@@ -173,3 +195,45 @@ def test_declarations_merge_deeply_whichever_side_they_are_on():
     for merged in (secured(KeyKind.GATE) | header, header | secured(KeyKind.GATE)):
         assert set(merged["responses"]) == {"401", "403", "409", "429", "503"}
         assert merged["parameters"] == header["parameters"] and merged["security"] == [{"gateKey": []}]
+
+
+def _stored_decision(**over: Any) -> Any:
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from entrygate.domain.records import DecisionRecord
+
+    at = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
+    values: dict[str, Any] = dict(
+        gate_pk="gpk_1", gate_id="lane-1", store_id="store-1", event_id="e-1", request_hash="h", channel="CREDIT_CARD",
+        outcome="OPEN", reasons=[], decided_by="OFFLINE", visitor_id="pi_1", visitor_type="SHOPPER",
+        instrument_id="pi_1", trip_id="trip_1", party_size=1, risk_score=61, risk_level="HIGH",
+        authorized_amount=Decimal("25.0000"), currency="USD", latency_ms=3.2, event_time=at, decided_at=at,
+        model_version="v2", risk_detail={"explanation": [{"feature": "declines_24h", "value": 3, "contribution": 1.2}],
+                                         "ruleFailures": [{"name": "night", "error": "no such key: brand"}]},
+        shadow_model_version="v3", shadow_score=40, shadow_level="MEDIUM")
+    values.update(over)
+    return DecisionRecord(**values)
+
+
+def test_the_decisions_every_optional_part_is_in_its_schema(document):
+    """What the conformance run rarely meets: a shadow score, rule failures, the allow list, the feed's cursor."""
+    from entrygate.domain.decision import GateDecision
+    from entrygate.wire.decisions import decision_answer, decision_view
+
+    view_schema = _validator(document, {"$ref": "#/components/schemas/DecisionViewOut"})
+    answer_schema = _validator(document, {"$ref": "#/components/schemas/DecisionOut"})
+    full = decision_view(_stored_decision())
+    assert full["risk"]["shadow"] == {"modelVersion": "v3", "score": 40, "level": "MEDIUM"} and full["ruleFailures"]
+    assert not [e.message for e in view_schema.iter_errors(full)]
+    allowed = _stored_decision(risk_score=None, risk_level=None, model_version=None,
+                               risk_detail={"allowListed": True}, shadow_score=None, shadow_model_version=None)
+    assert decision_view(allowed)["risk"] == {"allowListed": True}
+    assert not list(view_schema.iter_errors(decision_view(allowed)))
+    answer = decision_answer(GateDecision.of(_stored_decision()))
+    assert not list(answer_schema.iter_errors(answer))
+    assert list(answer_schema.iter_errors({**answer, "risk": full["risk"]})), "the gate's answer has no shadow"
+    assert list(view_schema.iter_errors({**full, "undocumented": 1}))
+    page = _validator(document, {"$ref": "#/components/schemas/DecisionListOut"})
+    assert not list(page.iter_errors({"decisions": [full], "nextCursor": "17"}))
+    assert not list(page.iter_errors({"decisions": []}))

@@ -52,7 +52,7 @@ def test_every_admin_change_is_recorded_with_who_what_before_and_after(platform)
                                               "store.created", "retailer.created"]
     ats = [datetime.fromisoformat(e["at"]) for e in entries]
     assert ats == sorted(ats, reverse=True)
-    by_key = {"type": "RETAILER_KEY", "id": _key_id(key), "name": "default"}
+    by_key = {"type": "RETAILER_KEY", "id": _key_id(key), "name": "initial key"}  # a retailer's first key
     assert [e["actor"] for e in entries[:5]] == [by_key] * 5
     assert entries[5]["actor"] == {"type": "OPERATOR", "id": _key_id(platform.op["Authorization"][7:]),
                                    "name": "operator"}

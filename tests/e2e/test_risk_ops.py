@@ -282,6 +282,9 @@ def test_the_rules_test_runs_on_sample_facts_and_records_nothing(platform):
                            headers=platform.as_retailer(store)).json()
     assert r["outcome"] == "REVIEW" and r["matched"] == ["late"]
     assert r["results"][0]["matched"] is False and "brand" in r["results"][0]["error"]
+    r = platform.http.post(f"/v1/stores/{store.store_id}/rules/test", json={"facts": {"partySize": "two"}},
+                           headers=platform.as_retailer(store))
+    assert r.status_code == 400 and r.json()["error"]["fields"] == ["facts.partySize"]
     assert platform.http.get(f"/v1/stores/{store.store_id}/reviews", headers=platform.as_retailer(store)).json() == \
         {"reviews": []}
 

@@ -43,8 +43,8 @@ def test_the_partial_renders_the_words_and_the_allow_list():
 def test_the_answer_s_risk_fits_its_response_model():
     from entrygate.domain.decision import RiskAssessment
     from entrygate.domain.risk_ops import Contribution
+    from entrygate.wire.answers import RiskOut
     from entrygate.wire.decisions import risk_answer
-    from entrygate.wire.risk_ops import RiskOut
 
     scored = risk_answer(RiskAssessment(61, "HIGH", "v1", (Contribution("declines_24h", 3.0, 1.2),)))
     assert RiskOut.model_validate(scored).model_dump(exclude_none=True) == scored

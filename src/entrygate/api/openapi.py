@@ -79,6 +79,12 @@ PATH_PARAMETERS: dict[str, str] = {
     "shoppingTripId": "The trip's id (`trip_…`), from the entry's answer.",
     "palmId": "The enrollment's id (`palm_…`), from `POST /v1/palm/enrollments`.",
     "name": "The connector: `identity` or `shopperAuthorization`.",
+    "listName": "The list: `allow` or `block` (any other name is 404).",
+    "itemId": "The list item's id, from the answer that added it or the list.",
+    "reviewId": "The review's id, from the store's review queue.",
+    "keyId": "The key's id (`keyId` in the key's listing or in the answer that made it; the part of the key after "
+             "its prefix).",
+    "userId": "The console user's id, from the retailer's user list.",
 }
 _RETRY_AFTER = {"Retry-After": {"description": "Whole seconds to wait before the next request.",
                                 "schema": {"type": "integer", "minimum": 0}}}

@@ -9,13 +9,13 @@ from starlette.concurrency import run_in_threadpool
 from entrygate.api.deps import container, principal
 from entrygate.api.openapi import query, secured
 from entrygate.domain.keys import KeyKind
-from entrygate.wire.audit import AuditPage, AuditQuery, audit_entry_view
+from entrygate.wire.audit import AuditLogOut, AuditQuery, audit_entry_view
 from entrygate.wire.parse import parse
 
 router = APIRouter(tags=["administration"])
 
 
-@router.get("/v1/audit", response_model=AuditPage,
+@router.get("/v1/audit", response_model=AuditLogOut,
             summary="Changes made through the administration API and the console, newest first",
             openapi_extra=secured(KeyKind.OPERATOR, KeyKind.RETAILER,
                                   errors={404: "NOT_FOUND: storeId is another retailer's store."}) | query(AuditQuery))

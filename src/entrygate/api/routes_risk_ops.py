@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from entrygate.api.body import read_bytes, read_json
 from entrygate.api.deps import container, principal
-from entrygate.api.openapi import body, secured
+from entrygate.api.openapi import body, query, secured
 from entrygate.api.responses import FastJSONResponse
 from entrygate.domain.keys import KeyKind
 from entrygate.wire.parse import parse, parse_json_array
@@ -25,10 +25,10 @@ from entrygate.wire.risk_ops import (
     ListItemsOut,
     ReviewOut,
     ReviewsOut,
-    RuleOut,
     RulesIn,
     RulesTestIn,
     RulesTestOut,
+    StoreRules,
     VerdictIn,
     item_view,
     list_name,
@@ -46,7 +46,9 @@ async def _json(request: Request) -> Any:
 
 
 class _ListQuery(BaseModel):
-    retailerId: str | None = Field(default=None, max_length=64)
+    retailerId: str | None = Field(default=None, max_length=64,
+                                   description="With the operator's token (and then required): whose list. A retailer "
+                                               "key reads its own list only.")
 
 
 @router.post("/v1/lists/{listName}/items", status_code=201, response_model=ListItemOut,
@@ -62,7 +64,7 @@ async def add_list_item(listName: str, request: Request) -> FastJSONResponse:
 
 
 @router.get("/v1/lists/{listName}/items", response_model=ListItemsOut, summary="The retailer's allow or block list",
-            openapi_extra=secured(*MANAGERS))
+            openapi_extra=secured(*MANAGERS) | query(_ListQuery))
 async def list_items(listName: str, request: Request) -> dict[str, Any]:
     who = principal(request, *MANAGERS)
     name = list_name(listName)
@@ -87,7 +89,7 @@ async def delete_list_item(listName: str, itemId: str, request: Request) -> Resp
     return Response(status_code=204)
 
 
-@router.put("/v1/stores/{storeId}/rules", response_model=list[RuleOut], response_model_exclude_none=True,
+@router.put("/v1/stores/{storeId}/rules", response_model=StoreRules, response_model_exclude_none=True,
             summary="Replace the store's rules (CEL expressions); [] clears them",
             openapi_extra=secured(*MANAGERS) | body(RulesIn, example=RULES_EXAMPLE))  # type: ignore[arg-type]
 async def put_rules(storeId: str, request: Request) -> list[dict[str, Any]]:
@@ -98,8 +100,8 @@ async def put_rules(storeId: str, request: Request) -> list[dict[str, Any]]:
     return [rule_view(r) for r in stored]
 
 
-@router.get("/v1/stores/{storeId}/rules", response_model=list[RuleOut], response_model_exclude_none=True,
-            summary="The store's rules, in order")
+@router.get("/v1/stores/{storeId}/rules", response_model=StoreRules, response_model_exclude_none=True,
+            summary="The store's rules, in order", openapi_extra=secured(*MANAGERS))
 async def get_rules(storeId: str, request: Request) -> list[dict[str, Any]]:
     who = principal(request, *MANAGERS)
     return [rule_view(r) for r in await run_in_threadpool(container(request).rules.get, who, storeId)]
@@ -113,17 +115,17 @@ async def test_rules(storeId: str, request: Request) -> dict[str, Any]:
     who = principal(request, *MANAGERS)
     given = parse(RulesTestIn, await _json(request))
     rules = [r.rule() for r in given.rules] if given.rules is not None else None
-    outcome = await run_in_threadpool(container(request).rules.test, who, storeId, given.facts, rules)
+    outcome = await run_in_threadpool(container(request).rules.test, who, storeId, given.facts.facts(), rules)
     return rules_test_answer(outcome)
 
 
 class _ReviewQuery(BaseModel):
-    pending: bool = False
+    pending: bool = Field(default=False, description="true: only the reviews still without a verdict.")
 
 
 @router.get("/v1/stores/{storeId}/reviews", response_model=ReviewsOut,
             summary="The store's review queue: entries a REVIEW rule let in, newest first",
-            openapi_extra=secured(*MANAGERS))
+            openapi_extra=secured(*MANAGERS) | query(_ReviewQuery))
 async def list_reviews(storeId: str, request: Request) -> dict[str, Any]:
     who = principal(request, *MANAGERS)
     q = parse(_ReviewQuery, dict(request.query_params))

@@ -10,12 +10,12 @@ from entrygate.api.deps import container, principal
 from entrygate.api.openapi import secured
 from entrygate.domain.keys import KeyKind
 from entrygate.domain.views import user_view
-from entrygate.wire.users import UserList
+from entrygate.wire.users import UserListOut
 
 router = APIRouter(tags=["administration"])
 
 
-@router.get("/v1/admin/retailers/{retailerId}/users", response_model=UserList,
+@router.get("/v1/admin/retailers/{retailerId}/users", response_model=UserListOut,
             summary="The retailer's console users and their roles (never a password)",
             openapi_extra=secured(KeyKind.OPERATOR, KeyKind.RETAILER))
 async def list_users(retailerId: str, request: Request) -> dict[str, Any]:

@@ -4,7 +4,9 @@ The routes render their answers with the functions of ``wire.decisions``, ``wire
 ``wire.stores`` and send them as they are; these models describe those answers, field by field,
 as a route's ``response_model``. Every answer model is closed (``additionalProperties: false``) in
 the document, so a field an answer gains without its model is caught by the schema-conformance
-test, while at run time nothing is ever dropped or refused for it.
+test, while at run time nothing is ever dropped or refused for it. A field the answer always
+carries is required (``X | None`` where it can be null); one it sometimes leaves out has a default
+(``= Field(default=None, ...)``) and says in its description when it is absent.
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ from entrygate.wire.schemas import STORE_FIELDS
 
 
 class Answer(BaseModel):
-    """An answer's model: every field always present (null where the contract allows it), no other field."""
+    """An answer's model: its required fields always present (null where the contract allows it), no other field."""
 
     model_config = ConfigDict(json_schema_extra={"additionalProperties": False})
 
@@ -93,9 +95,51 @@ class ReasonOut(Answer):
     message: str = Field(description="The code's sentence, for a person at the gate or in the console.")
 
 
+class ContributionOut(Answer):
+    """One feature's push on the model's log-odds of a loss (DESIGN 14)."""
+
+    feature: str = Field(description="The feature's name, as `docs/risk-model.md` lists it.", examples=["declines_24h"])
+    value: float = Field(description="The feature's value for this entry.", examples=[3])
+    contribution: float = Field(description="Its contribution in log-odds of a loss: positive raises the risk.",
+                                examples=[1.2])
+
+
 class RiskOut(Answer):
-    score: int = Field(description="The risk model's score, 0-100.", ge=0, le=100)
-    level: RiskLevel = Field(description="The score's band under the store's risk tolerance.")
+    """The gate answer's ``risk`` (DESIGN 14): the model's score and level, with ``modelVersion`` and
+    ``explanation`` when a trained model ran; ``{"allowListed": true}`` alone when the allow list skipped it."""
+
+    score: int | None = Field(default=None, ge=0, le=100,
+                              description="The risk model's score, 0-100; absent when the allow list skipped the model.")
+    level: RiskLevel | None = Field(default=None, description="The score's band under the store's risk tolerance; "
+                                                              "absent when the allow list skipped the model.")
+    modelVersion: str | None = Field(default=None, description="The model version that scored the entry; absent when "
+                                                               "no trained model ran.")
+    explanation: list[ContributionOut] | None = Field(default=None, max_length=5,
+                                                      description="At most five features, by descending |contribution|; "
+                                                                  "present with modelVersion.")
+    allowListed: Literal[True] | None = Field(default=None, description="Only `true`, and then alone: the allow list skipped "
+                                                               "the model.")
+
+
+class ShadowOut(Answer):
+    """What a shadow (candidate) model would have said of the entry (DESIGN 14); it never decides."""
+
+    modelVersion: str = Field(description="The candidate model's version.")
+    score: int = Field(ge=0, le=100, description="The candidate's score, 0-100.")
+    level: RiskLevel = Field(description="The candidate score's band under the store's risk tolerance.")
+
+
+class RiskViewOut(RiskOut):
+    """A stored decision's ``risk``: the gate's, with what a shadow model said of it."""
+
+    shadow: ShadowOut | None = Field(default=None, description="Present when a shadow model scored the entry "
+                                                               "(`entrygate risk shadow VERSION`); the gate's answer "
+                                                               "never carries it.")
+
+
+class RuleFailureOut(Answer):
+    name: str = Field(description="The store rule that failed at run time and was skipped.")
+    error: str = Field(description="Why it failed (a missing fact, a wrong type, the iteration budget).")
 
 
 class DecisionOut(Answer):
@@ -111,8 +155,9 @@ class DecisionOut(Answer):
     risk: RiskOut | None = Field(description="The risk model's verdict; null when the model did not run.")
     authorizedAmount: MoneyOut | None = Field(description="The amount pre-authorized on the card; null when nothing "
                                                           "was held.")
-    decidedBy: DecidedBy = Field(description="PLATFORM, the RETAILER's connector, or the store's FALLBACK when a "
-                                             "connector failed.")
+    decidedBy: DecidedBy = Field(description="PLATFORM, the RETAILER's connector, the store's FALLBACK when a "
+                                             "connector failed, or OFFLINE: the gate agent decided from its bundle "
+                                             "while the platform did not answer.")
     latencyMs: float = Field(description="Time the platform spent deciding, in milliseconds.")
     partySize: int = Field(description="How many people the gate lets in on this credential.")
 
@@ -135,12 +180,19 @@ class DecisionViewOut(DecisionOut):
 
     storeId: str = Field(description="The store of the gate.")
     gateId: str = Field(description="The gate that asked.")
-    channel: Channel
+    channel: Channel = Field(description="How the visitor presented.")
     decidedAt: datetime = Field(description="When the decision was made (UTC).")
+    risk: RiskViewOut | None = Field(description="The risk model's verdict, with a shadow model's; null when the model "
+                                                 "did not run.")
+    ruleFailures: list[RuleFailureOut] | None = Field(default=None, description="Store rules that failed at run time "
+                                                                                "and were skipped; absent when none did.")
 
 
 class DecisionListOut(Answer):
-    decisions: list[DecisionViewOut] = Field(description="The newest first; with `since`, the oldest after it first.")
+    decisions: list[DecisionViewOut] = Field(description="The newest first; with `since`, the oldest after it first; "
+                                                         "with `after`, in commit order.")
+    nextCursor: str | None = Field(default=None, description="With `after`: the cursor to ask with next (the same as "
+                                                             "`after` when the page is empty); absent otherwise.")
 
 
 class PreauthorizationOut(Answer):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from entrygate.services.admin.api_keys import (
     DEFAULT_GRACE_SECONDS,
@@ -14,52 +14,60 @@ from entrygate.services.admin.api_keys import (
     RotatedGateKey,
 )
 from entrygate.services.ports.api_keys import GateKeyInfo, RetailerKeyInfo
+from entrygate.wire.answers import Answer
 from entrygate.wire.schemas import Model
 
 
 class GateKeyIn(Model):
     graceSeconds: int = Field(default=DEFAULT_GRACE_SECONDS, ge=0, le=MAX_GRACE_SECONDS, strict=True,
-                              description="How long the gate's previous keys keep working")
+                              description="How long the gate's previous keys keep working, in seconds (0 ends them at "
+                                          "once; a day when left out).")
 
 
 class RetailerKeyIn(Model):
-    name: str = Field(min_length=1, max_length=MAX_KEY_NAME, description="What the key is for (shown in listings)")
+    name: str = Field(min_length=1, max_length=MAX_KEY_NAME, description="What the key is for (shown in listings "
+                                                                         "and the audit log).")
 
 
-class RotatedGateKeyOut(BaseModel):
-    keyId: str
-    apiKey: str = Field(description="The new key; shown only this once")
-    previousKeyExpiresAt: datetime
+_KEY_ID = "The key's id: the part of the key after its prefix, before its secret; names it in listings and to revoke it."
+_LAST_USED = "When the key was last used (UTC, within 60 s); null when it never was."
 
 
-class GateKeyOut(BaseModel):
-    keyId: str
-    createdAt: datetime
-    expiresAt: datetime | None
-    lastUsedAt: datetime | None
-    revoked: bool
+class RotatedGateKeyOut(Answer):
+    keyId: str = Field(description=_KEY_ID)
+    apiKey: str = Field(description="The new key (`eggk_…`); shown only this once.")
+    previousKeyExpiresAt: datetime = Field(description="When the gate's previous keys stop working (UTC).")
 
 
-class GateKeysOut(BaseModel):
-    keys: list[GateKeyOut]
+class GateKeyOut(Answer):
+    keyId: str = Field(description=_KEY_ID)
+    createdAt: datetime = Field(description="When the key was made (UTC).")
+    expiresAt: datetime | None = Field(description="When it stops working, set when a newer key replaced it (the "
+                                                   "rotation's grace); null otherwise.")
+    lastUsedAt: datetime | None = Field(description=_LAST_USED)
+    revoked: bool = Field(description="Revoked keys are refused at once.")
 
 
-class CreatedRetailerKeyOut(BaseModel):
-    keyId: str
-    name: str
-    apiKey: str = Field(description="The new key; shown only this once")
+class GateKeysOut(Answer):
+    keys: list[GateKeyOut] = Field(description="The gate's keys, never the keys themselves.")
 
 
-class RetailerKeyOut(BaseModel):
-    keyId: str
-    name: str
-    createdAt: datetime
-    lastUsedAt: datetime | None
-    revoked: bool
+class CreatedRetailerKeyOut(Answer):
+    keyId: str = Field(description=_KEY_ID)
+    name: str = Field(description="What the key is for, as given.")
+    apiKey: str = Field(description="The new key (`egrk_…`); shown only this once.")
 
 
-class RetailerKeysOut(BaseModel):
-    keys: list[RetailerKeyOut]
+class RetailerKeyOut(Answer):
+    keyId: str = Field(description=_KEY_ID)
+    name: str = Field(description="What the key is for.")
+    createdAt: datetime = Field(description="When the key was made (UTC).")
+    lastUsedAt: datetime | None = Field(description=_LAST_USED)
+    revoked: bool = Field(description="Revoked keys are refused at once.")
+
+
+class RetailerKeysOut(Answer):
+    keys: list[RetailerKeyOut] = Field(description="The retailer's keys, never the keys themselves.")
 
 
 def _time(at: datetime | None) -> str | None:

@@ -1,20 +1,10 @@
 """Console users as the API shows them: never a password or its hash."""
 from __future__ import annotations
 
-from datetime import datetime
+from pydantic import Field
 
-from pydantic import BaseModel
-
-from entrygate.domain.roles import ConsoleRole
+from entrygate.wire.answers import Answer, UserOut
 
 
-class UserOut(BaseModel):
-    userId: str
-    retailerId: str
-    email: str
-    role: ConsoleRole
-    createdAt: datetime | None = None
-
-
-class UserList(BaseModel):
-    users: list[UserOut]
+class UserListOut(Answer):
+    users: list[UserOut] = Field(description="The retailer's console users, each with its role.")
