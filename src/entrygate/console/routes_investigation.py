@@ -98,6 +98,18 @@ async def decision(store_id: str, decision_id: int, request: Request, visit: Vis
         "answer_json": json.dumps(answer, indent=2), "view": decision_view(detail.record)})
 
 
+async def _export_filters(request: Request, visit: Visit, store_id: str) -> tuple[Any, Any, Filters, Response | None]:
+    """The store, its zone and the export's filters; the search page with a 400 when a filter is wrong."""
+    store = await call(container(request).admin.get_store, visit.principal, store_id)
+    zone = store_zone(store.timezone)
+    filters = Filters(request, zone)
+    if filters.errors:
+        return store, zone, filters, render(request, "decisions.html", {
+            "store": store, "tab": "decisions", "rows": [], "filters": filters, "reasons": REASONS, "older": None},
+            status=400)
+    return store, zone, filters, None
+
+
 def _download(chunks: Any, filename: str) -> StreamingResponse:
     headers = {**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{filename}"'}
     return StreamingResponse(chunks, media_type="text/csv; charset=utf-8", headers=headers)
@@ -106,12 +118,9 @@ def _download(chunks: Any, filename: str) -> StreamingResponse:
 @router.get("/console/stores/{store_id}/decisions.csv")
 async def decisions_csv(store_id: str, request: Request, visit: Visit = Depends(signed_in)) -> Response:
     c = container(request)
-    store = await call(c.admin.get_store, visit.principal, store_id)
-    zone = store_zone(store.timezone)
-    filters = Filters(request, zone)
-    if filters.errors:
-        return render(request, "decisions.html", {"store": store, "tab": "decisions", "rows": [], "filters": filters,
-                                                  "reasons": REASONS, "older": None}, status=400)
+    store, zone, filters, refused = await _export_filters(request, visit, store_id)
+    if refused is not None:
+        return refused
     rows = await call(c.investigation.export_decisions, visit.principal, store_id, filters.criteria)
     chunks = csv_chunks(DECISION_COLUMNS, rows, lambda r: decision_cells(r, zone, store.store_id))
     return _download(chunks, f"decisions-{store.store_id}.csv")
@@ -120,12 +129,9 @@ async def decisions_csv(store_id: str, request: Request, visit: Visit = Depends(
 @router.get("/console/stores/{store_id}/trips.csv")
 async def trips_csv(store_id: str, request: Request, visit: Visit = Depends(signed_in)) -> Response:
     c = container(request)
-    store = await call(c.admin.get_store, visit.principal, store_id)
-    zone = store_zone(store.timezone)
-    filters = Filters(request, zone)
-    if filters.errors:
-        return render(request, "decisions.html", {"store": store, "tab": "decisions", "rows": [], "filters": filters,
-                                                  "reasons": REASONS, "older": None}, status=400)
+    store, zone, filters, refused = await _export_filters(request, visit, store_id)
+    if refused is not None:
+        return refused
     trips = await call(c.investigation.export_trips, visit.principal, store_id, since=filters.criteria.since,
                        until=filters.criteria.until)
     return _download(csv_chunks(TRIP_COLUMNS, trips, lambda t: trip_cells(t, zone)), f"trips-{store.store_id}.csv")

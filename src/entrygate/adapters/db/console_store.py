@@ -9,14 +9,11 @@ Each method is its own short transaction; nothing here takes part in a gate deci
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import (
     Column,
-    Connection,
-    Engine,
     ForeignKey,
     Index,
     Integer,
@@ -29,9 +26,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
-from entrygate.adapters.db.faults import describe, end_quietly
+from entrygate.adapters.db.faults import EngineStore
 from entrygate.adapters.db.tables import UTCDateTime, metadata
 from entrygate.services.ports.console import ConsoleSession, FailureRecord
 from entrygate.services.ports.storage import StorageError
@@ -57,29 +54,8 @@ console_sign_in_failures = Table(
 )
 
 
-class _Store:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-
-    @contextmanager
-    def _tx(self, *, write: bool) -> Iterator[Connection]:
-        """One transaction; a writer's commits when the block ends cleanly, and on SQLite takes the
-        lock up front (see ``engine.make_engine``). A storage fault is ``StorageError``; one met
-        only while a read ends (the rollback on a dead connection) leaves what was read standing."""
-        try:
-            conn = self._engine.connect()
-        except SQLAlchemyError as exc:
-            raise StorageError(f"console storage: {describe(exc)}") from exc
-        try:
-            conn.info["write"] = write
-            conn.begin()
-            yield conn
-            if write:
-                conn.commit()
-        except SQLAlchemyError as exc:
-            raise StorageError(f"console storage: {describe(exc)}") from exc
-        finally:
-            end_quietly(conn, reset={"write": False})
+class _Store(EngineStore):
+    what = "console storage"
 
 
 class SqlConsoleSessions(_Store):

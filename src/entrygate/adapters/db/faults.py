@@ -8,9 +8,15 @@ them is a storage fault: the caller gets ``StorageError`` and the API a 503, nev
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import structlog
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.exc import SQLAlchemyError
+
+from entrygate.services.ports.storage import StorageError
 
 log = structlog.get_logger("entrygate.storage")
 
@@ -57,3 +63,34 @@ def end_quietly(conn: Connection, *, reset: dict[str, object] | None = None) -> 
     if fault is not None:
         log.warning("connection_dropped", error=describe(fault))
     return fault
+
+
+class EngineStore:
+    """A store with transactions of its own on an engine (outside the unit of work): one per block.
+
+    ``_tx`` is one transaction; a writer's commits when the block ends cleanly, and on SQLite takes
+    the lock up front (``engine.make_engine``). A storage fault is ``StorageError`` naming ``what``;
+    one met only while a read ends (the rollback on a dead connection) leaves what was read standing.
+    """
+
+    what = "storage"
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @contextmanager
+    def _tx(self, *, write: bool) -> Iterator[Connection]:
+        try:
+            conn = self._engine.connect()
+        except SQLAlchemyError as exc:
+            raise StorageError(f"{self.what}: {describe(exc)}") from exc
+        try:
+            conn.info["write"] = write
+            conn.begin()
+            yield conn
+            if write:
+                conn.commit()
+        except SQLAlchemyError as exc:
+            raise StorageError(f"{self.what}: {describe(exc)}") from exc
+        finally:
+            end_quietly(conn, reset={"write": False})

@@ -10,19 +10,16 @@ plot for the console. Each method is its own short transaction; none takes part 
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
 
 from entrygate.adapters.db import tables as t
 from entrygate.adapters.db.audit import SqlAudit
-from entrygate.adapters.db.faults import describe, end_quietly
+from entrygate.adapters.db.faults import EngineStore
 from entrygate.adapters.db.mapping import store_from_json
 from entrygate.adapters.db.training import replay_entries
 from entrygate.domain.audit import AuditEntry
@@ -32,32 +29,13 @@ from entrygate.risk.features import to_vector
 from entrygate.risk.operations import ModelRoles
 from entrygate.risk.shadow_report import ShadowPair
 from entrygate.services.ports.risk_models import BacktestRun
-from entrygate.services.ports.storage import StorageError
 
 CURRENT, SHADOW = "current", "shadow"
 MAX_SHADOW_PAIRS = 200_000  # the report reads the newest this many shadowed decisions
 
 
-class _Store:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-
-    @contextmanager
-    def _tx(self, *, write: bool) -> Iterator[Connection]:
-        try:
-            conn = self._engine.connect()
-        except SQLAlchemyError as exc:
-            raise StorageError(f"risk model storage: {describe(exc)}") from exc
-        try:
-            conn.info["write"] = write
-            conn.begin()
-            yield conn
-            if write:
-                conn.commit()
-        except SQLAlchemyError as exc:
-            raise StorageError(f"risk model storage: {describe(exc)}") from exc
-        finally:
-            end_quietly(conn, reset={"write": False})
+class _Store(EngineStore):
+    what = "risk model storage"
 
 
 class SqlModelRoles(_Store):
