@@ -1,6 +1,8 @@
 """Shared fixtures. Storage tests run on both backends: ``backend`` is sqlite or postgres."""
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -40,3 +42,26 @@ def platform(session_db: str) -> Platform:
     yield p
     p.http.close()
     stop_server(proc)
+
+
+# One headless Chromium per test process, for the console's tests and any other: Playwright's sync API
+# runs one event loop per thread, so a second instance in the same process would refuse to start.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _chromium() -> str | None:
+    return os.environ.get("ENTRYGATE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    executable = _chromium()
+    if executable is None:
+        pytest.skip("no Chromium installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

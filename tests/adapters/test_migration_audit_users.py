@@ -18,8 +18,9 @@ def test_existing_users_become_admins_and_downgrade_takes_it_all_away(db_url):
         assert "audit_entries" not in inspect(engine).get_table_names()
         assert "role" not in {c["name"] for c in inspect(engine).get_columns("retailer_users")}
         with engine.begin() as conn:
-            conn.execute(text("INSERT INTO retailers (retailer_id, name, key_id, secret_hash, created_at) "
-                              "VALUES ('ret_m', 'R', 'k_m', :h, :at)"), {"h": "h" * 64, "at": AT})
+            # At 0007 a retailer's keys live in retailer_keys, not on its row.
+            conn.execute(text("INSERT INTO retailers (retailer_id, name, created_at) VALUES ('ret_m', 'R', :at)"),
+                         {"at": AT})
             conn.execute(text("INSERT INTO retailer_users (user_id, retailer_id, email, password_hash, created_at) "
                               "VALUES ('usr_m', 'ret_m', 'old@example.com', 'plain:x', :at)"), {"at": AT})
         upgrade(db_url)

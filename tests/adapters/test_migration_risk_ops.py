@@ -18,10 +18,11 @@ MINE = ("risk_list_items", "store_rules", "reviews", "model_version", "risk_deta
 
 
 def _seed(conn) -> None:  # noqa: ANN001
-    conn.execute(text("INSERT INTO retailers VALUES ('r1', 'R', 'k1', 'h', :at)"), {"at": AT})
+    # Keys live in gate_keys and retailer_keys from 0007 on, not on these rows.
+    conn.execute(text("INSERT INTO retailers (retailer_id, name, created_at) VALUES ('r1', 'R', :at)"), {"at": AT})
     conn.execute(text("INSERT INTO stores VALUES ('s1', 'r1', 'S', :cfg, :at, :at)"), {"cfg": json.dumps({}), "at": AT})
-    conn.execute(text("INSERT INTO gates (gate_pk, gate_id, store_id, direction, enabled, key_id, secret_hash, "
-                      "created_at) VALUES ('g1', 'lane-1', 's1', 'ENTRY', true, 'k2', 'h', :at)"), {"at": AT})
+    conn.execute(text("INSERT INTO gates (gate_pk, gate_id, store_id, direction, enabled, created_at) "
+                      "VALUES ('g1', 'lane-1', 's1', 'ENTRY', true, :at)"), {"at": AT})
     for iid, reason in (("ins_fraud", "customer_fraud"), ("ins_stolen", "lost_stolen")):
         conn.execute(text("INSERT INTO payment_instruments VALUES (:iid, 'VISA', '4242', 12, 2030, 'credit', 'US', "
                           "true, :reason, :at, :at)"), {"iid": iid, "reason": reason, "at": AT})

@@ -248,7 +248,7 @@ def test_an_older_report_that_read_first_and_wrote_last_does_not_stand(module_db
 
     def report(settled: int, minutes: int) -> str:
         return feedback.report_payment(OPERATOR, PaymentReport(store, t.trip_id, Decimal(20), "USD", Decimal(settled),
-                                                               "USD", NOW + timedelta(minutes=minutes)))
+                                                               "USD", NOW + timedelta(minutes=minutes))).status
 
     older = threading.Thread(target=report, args=(0, -10), name="older")
     older.start()

@@ -5,8 +5,6 @@ browser tests are skipped, not failed, where no Chromium is installed.
 """
 from __future__ import annotations
 
-import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -14,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # the helpers next to this file
 
-from consolekit import CHROMIUM_ARGS, ConsoleClient, ConsoleLogin, new_login  # noqa: E402
+from consolekit import ConsoleClient, ConsoleLogin, new_login  # noqa: E402
 from support.server import Platform  # noqa: E402
 
 
@@ -28,23 +26,6 @@ def client(platform: Platform):
     c = ConsoleClient(platform)
     yield c
     c.close()
-
-
-def _chromium() -> str | None:
-    return os.environ.get("ENTRYGATE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.fixture(scope="session")
-def browser():
-    executable = _chromium()
-    if executable is None:
-        pytest.skip("no Chromium installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -108,7 +108,9 @@ def test_create_a_store_and_configure_every_entry_method_and_strategy(signed_pag
     assert (api["riskTolerance"], api["maxPartySize"], api["antiPassback"]) == ("HIGH", 6, "HARD")
     assert set(api["badgeFormats"]) == {"H10301", "CSN"} and api["qrPattern"] == r"^SHOP-[0-9]{6}$"
 
-    # The QR tester answers as you type, with the server's own regex semantics.
+    # The QR tester answers as you type, with the server's own regex semantics (once the page's script
+    # has run: until then the field is a plain form field, tested by its button).
+    page.wait_for_load_state("load")
     tester = page.get_by_label("Test a scanned value")
     tester.fill("SHOP-123456")
     expect(page.locator("#qr-result")).to_contain_text("Match.")

@@ -1,8 +1,6 @@
 """The API reference pages work offline: everything they load comes from the platform itself."""
 from __future__ import annotations
 
-import os
-import shutil
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
@@ -51,17 +49,8 @@ def test_a_reference_page_loads_only_what_the_platform_serves(platform, page):
         assert kinds["css"].startswith("text/css")
 
 
-def _chromium() -> str | None:
-    return os.environ.get("ENTRYGATE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 @pytest.mark.browser
-def test_swagger_ui_and_redoc_render_with_every_outside_request_refused(platform):
-    executable = _chromium()
-    if executable is None:
-        pytest.skip("no Chromium installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
+def test_swagger_ui_and_redoc_render_with_every_outside_request_refused(platform, browser):
     outside: list[str] = []
 
     def only_the_platform(route) -> None:  # noqa: ANN001
@@ -71,23 +60,21 @@ def test_swagger_ui_and_redoc_render_with_every_outside_request_refused(platform
             outside.append(route.request.url)
             route.abort()
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
-        try:
-            context = browser.new_context(base_url=platform.url)
-            context.set_default_timeout(15_000)
-            context.route("**/*", only_the_platform)
-            page = context.new_page()
-            errors: list[str] = []
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.goto("/docs")
-            page.wait_for_selector(".opblock-summary-path")
-            assert page.locator(".opblock").count() >= 25
-            assert page.locator("text=Decide an entry").count() >= 1
-            page.goto("/redoc")
-            page.locator("h2", has_text="Decide an entry").first.wait_for()
-            # The only complaint allowed: the policy refusing what a library would fetch from elsewhere.
-            assert all("Content Security Policy" in e for e in errors), errors
-        finally:
-            browser.close()
+    context = browser.new_context(base_url=platform.url)
+    try:
+        context.set_default_timeout(15_000)
+        context.route("**/*", only_the_platform)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto("/docs")
+        page.wait_for_selector(".opblock-summary-path")
+        assert page.locator(".opblock").count() >= 25
+        assert page.locator("text=Decide an entry").count() >= 1
+        page.goto("/redoc")
+        page.locator("h2", has_text="Decide an entry").first.wait_for()
+        # The only complaint allowed: the policy refusing what a library would fetch from elsewhere.
+        assert all("Content Security Policy" in e for e in errors), errors
+    finally:
+        context.close()
     assert not outside, outside

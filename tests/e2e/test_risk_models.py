@@ -100,7 +100,7 @@ def test_shadow_then_promote_reach_the_running_server(served):
 
     answer = until(denied, "the promoted model deciding")
     assert [r["code"] for r in answer["reasons"]] == ["HIGH_RISK"]
-    assert answer["risk"] == {"score": 99, "level": "HIGH"}
+    assert (answer["risk"]["score"], answer["risk"]["level"], answer["risk"]["modelVersion"]) == (99, "HIGH", candidate)
     assert "shadow" not in view_of(platform, store, answer["eventId"])["risk"]
 
     result = risk(platform, models, "promote", bundled_version())

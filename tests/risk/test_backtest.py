@@ -71,7 +71,7 @@ def recorded(db_url):
             total = Decimal("20.00")
             settled = total - Decimal(unpaid.get((k, visit), "0"))
             assert c.feedback.report_payment(OPERATOR, PaymentReport(
-                store.store_id, answer["shoppingTripId"], total, "USD", settled, "USD", clock.at)) == "Accepted"
+                store.store_id, answer["shoppingTripId"], total, "USD", settled, "USD", clock.at)).status == "Accepted"
     yield c
     c.close()
 

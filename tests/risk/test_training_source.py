@@ -92,12 +92,12 @@ class Recorded:
         self.clock.at = at
         status = self.c.feedback.report_payment(OPERATOR, PaymentReport(
             entry["storeId"], entry["shoppingTripId"], Decimal(total), "USD", Decimal(settled), "USD", status_time))
-        assert status == "Accepted"
+        assert status.status == "Accepted"
 
     def label(self, entry: dict, risk: ShopperRisk, *, at: datetime) -> None:
         self.clock.at = at
         assert self.c.feedback.label(OPERATOR, store_id=entry["storeId"], trip_id=entry["shoppingTripId"],
-                                     risk=risk, note=None) == "Accepted"
+                                     risk=risk, note=None).status == "Accepted"
 
 
 @pytest.fixture

@@ -60,6 +60,8 @@ class PalmIndexSync:
         self._saving = threading.Lock()  # one snapshot write at a time
         self._saved_generation: int | None = None
         self._saved_at = float("-inf")
+        self.loaded_from: str | None = None  # "snapshot" or "database": how the last load filled the index
+        self.snapshot_refusal: str | None = None  # why the last start could not use its snapshot
         self.index = index
         self._cipher_factory = cipher  # built on first use: a CLI command with no secret never needs it
         self._cipher: TemplateCipherPort | None = None
@@ -143,6 +145,7 @@ class PalmIndexSync:
                                       "seconds": round(time.monotonic() - started, 3), "synced_seq": self._watermark}
         if self._unreadable:
             details["unreadable_templates"] = self._unreadable
+        self.loaded_from = "snapshot" if restored else "database"
         event = "palm_index_restored" if restored else "palm_index_loaded" if first else "palm_index_rebuilt"
         quietly(log.info, event, **details)
         if not restored:
@@ -170,8 +173,9 @@ class PalmIndexSync:
             self.sync()
             self._check_against_store(state)
         except SnapshotRefused as exc:
+            self.snapshot_refusal = str(exc)[:300]
             quietly(log.info if str(exc) == "no snapshot file" else log.warning, "palm_index_snapshot_refused",
-                    reason=str(exc)[:300])
+                    reason=self.snapshot_refusal)
             return False
         self._saved_generation = self.index.generation
         return True
@@ -217,6 +221,8 @@ class PalmIndexSync:
             return False
         try:
             started, generation = time.monotonic(), self.index.generation
+            if not wait and self._saved_generation == generation:
+                return False  # a write since this one was asked for already holds this layout
             state = replace(self.index.export_state(), skipped=self._unreadable)
             written = self._snapshot.save(state)
             self._saved_generation, self._saved_at = generation, time.monotonic()
