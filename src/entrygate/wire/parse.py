@@ -17,35 +17,26 @@ M = TypeVar("M", bound=BaseModel)
 
 def parse_json(raw: bytes, *, refuse_pan: bool = False) -> dict[str, Any]:
     """A body's JSON object, refused with ``InvalidRequest`` when it is empty, not an object, or holds a card number."""
-    if not raw:
-        raise InvalidRequest("body: a JSON object is required", fields=["body"])
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise InvalidRequest("body: is not valid JSON", fields=["body"]) from None
-    if not isinstance(data, dict):
-        raise InvalidRequest("body: must be a JSON object", fields=["body"])
-    nul = _find_nul(data)
-    if nul is not None:
-        # No text column of either database can hold U+0000, and no field of ours needs it.
-        raise InvalidRequest(f"{nul}: must not contain the character U+0000", fields=[nul])
-    if refuse_pan:
-        refuse_card_numbers(data)
-    return data
+    return _parse_body(raw, dict, "a JSON object", refuse_pan=refuse_pan)
 
 
 def parse_json_array(raw: bytes, *, refuse_pan: bool = False) -> list[Any]:
     """A body that is a JSON array (a store's rules), refused as ``parse_json`` refuses an object."""
+    return _parse_body(raw, list, "a JSON array", refuse_pan=refuse_pan)
+
+
+def _parse_body(raw: bytes, kind: type, what: str, *, refuse_pan: bool) -> Any:
     if not raw:
-        raise InvalidRequest("body: a JSON array is required", fields=["body"])
+        raise InvalidRequest(f"body: {what} is required", fields=["body"])
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise InvalidRequest("body: is not valid JSON", fields=["body"]) from None
-    if not isinstance(data, list):
-        raise InvalidRequest("body: must be a JSON array", fields=["body"])
+    if not isinstance(data, kind):
+        raise InvalidRequest(f"body: must be {what}", fields=["body"])
     nul = _find_nul(data)
     if nul is not None:
+        # No text column of either database can hold U+0000, and no field of ours needs it.
         raise InvalidRequest(f"{nul}: must not contain the character U+0000", fields=[nul])
     if refuse_pan:
         refuse_card_numbers(data)
