@@ -4,7 +4,8 @@ Why this shape (measured, docs/palm.md): exact search is one float32 matrix-vect
 1 ms at 50,000 palms but 25 ms at 1,000,000 on 2 cores, far from DESIGN 9's 10 ms p99. Palm
 signatures spread evenly over the sphere, which defeats graph indexes (faiss HNSW: 9 minutes to
 build a million, rank-1 recall 0.33-0.84). So above ``exact_limit`` this is a faiss inverted file:
-spherical k-means cells, 4-bit fast-scan PQ codes (16 bytes a palm), 1/8 of the cells probed. Its
+spherical k-means cells, 4-bit fast-scan PQ codes (16 bytes a palm), 1/8 of the cells probed
+(``palm_ivf``). Its
 candidates are re-scored exactly against the float32 templates kept here and the caller applies
 the threshold to that score: an approximation can miss a match (a false reject), never create one.
 
@@ -21,14 +22,13 @@ decides whether a state read back may be trusted.
 """
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import faiss
 import numpy as np
 
+from entrygate.adapters.palm_ivf import Ivf, build_ivf, deserialize, serialize
 from entrygate.domain.palm import DEFAULT_DIMENSION, PalmMatch
 from entrygate.services.ports.palm import PalmIndexState
 
@@ -36,20 +36,8 @@ EXACT_LIMIT = 50_000  # exact scan p99 stays near 1.5 ms up to here
 TAIL_LIMIT = 20_000  # palms added since the last build, scanned exactly (~0.5 ms)
 DEAD_FRACTION = 0.10  # removed rows tolerated before compacting
 CANDIDATES = 32  # approximate candidates re-scored exactly, beyond k
-MIN_NPROBE = 192
-TRAIN_POINTS_PER_CELL = 16  # 16 points and 8 iterations give the recall of 32 and 10, at half the cost
-TRAIN_ITERATIONS = 8
 
 Item = tuple[str, np.ndarray]
-
-
-@dataclass(frozen=True, slots=True)
-class _Ivf:
-    """A filled faiss IVF index over rows [0, size) of one generation; never modified once built."""
-
-    index: faiss.Index
-    trained: faiss.Index  # the same index empty, to fold new rows in without retraining
-    nlist: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +48,7 @@ class _View:
     alive: np.ndarray
     palm_ids: list[str]
     count: int
-    ann: _Ivf | None
+    ann: Ivf | None
     base: int  # rows below are covered by ann; rows from here to count are scanned exactly
 
 
@@ -72,7 +60,7 @@ class _Generation:
         self.alive = np.zeros(len(self.vectors), dtype=bool)
         self.palm_ids: list[str] = []
         self.rows: dict[str, int] = {}
-        self.ann: _Ivf | None = None
+        self.ann: Ivf | None = None
         self.base = 0
 
     @classmethod
@@ -303,11 +291,11 @@ class PalmIndex:
             vectors = gen.vectors[: gen.count].copy()
             alive = gen.alive[: gen.count].copy()
             palm_ids, ann, base, watermark = list(gen.palm_ids), gen.ann, gen.base, self._watermark
+        packed = serialize(ann) if ann is not None else None
         return PalmIndexState(
             dimension=self.dimension, palm_ids=palm_ids, vectors=vectors, alive=alive, base=base,
             nlist=0 if ann is None else ann.nlist,
-            ann=None if ann is None else faiss.serialize_index(ann.index).tobytes(),
-            trained=None if ann is None else faiss.serialize_index(ann.trained).tobytes(),
+            ann=None if ann is None else packed[0], trained=None if ann is None else packed[1],
             watermark=watermark)
 
     def restore(self, state: PalmIndexState) -> None:
@@ -326,11 +314,10 @@ class PalmIndex:
         if len(gen.rows) != int(state.alive.sum()):
             raise ValueError("the state names a palm twice")
         if state.ann is not None:
-            index = faiss.deserialize_index(np.frombuffer(state.ann, dtype=np.uint8))
-            trained = faiss.deserialize_index(np.frombuffer(state.trained or b"", dtype=np.uint8))
-            if index.ntotal != state.base or index.d != self.dimension:
+            ivf = deserialize(state.ann, state.trained or b"", state.nlist)
+            if ivf.index.ntotal != state.base or ivf.index.d != self.dimension:
                 raise ValueError("the state's faiss index does not cover its rows")
-            gen.ann, gen.base = _Ivf(index=index, trained=trained, nlist=state.nlist), state.base
+            gen.ann, gen.base = ivf, state.base
         with self._rebuild_lock, self._lock:
             self._gen = gen
             self._generation += 1
@@ -373,7 +360,7 @@ class PalmIndex:
         """The current palms, read lazily: rows zeroed by a later removal are fixed by the journal."""
         return _read_rows(list(self._gen.rows.items()), self._gen.vectors)
 
-    def _build(self, items: Iterable[Item], *, reuse: _Ivf | None) -> _Generation:
+    def _build(self, items: Iterable[Item], *, reuse: Ivf | None) -> _Generation:
         gen = _Generation(self.dimension)
         ids: list[str] = []
         batch: list[np.ndarray] = []
@@ -391,32 +378,9 @@ class PalmIndex:
                 dense.put(palm_id, gen.vectors[row])
             gen = dense
         if gen.count >= self.exact_limit:
-            gen.ann = self._build_ivf(gen.vectors[: gen.count], reuse=reuse)
+            gen.ann = build_ivf(gen.vectors[: gen.count], reuse=reuse, seed=self.seed, threads=self.build_threads)
             gen.base = gen.count
         return gen
-
-    def _build_ivf(self, vectors: np.ndarray, *, reuse: _Ivf | None) -> _Ivf:
-        n, d = vectors.shape
-        nlist = _cells_for(n)
-        faiss.omp_set_num_threads(self.build_threads)  # this thread's OpenMP setting only
-        if reuse is not None and reuse.nlist == nlist:
-            trained = reuse.trained
-        else:
-            sample_size = min(n, nlist * TRAIN_POINTS_PER_CELL)
-            rng = np.random.default_rng(self.seed)
-            sample = vectors[np.sort(rng.choice(n, sample_size, replace=False))]
-            trained = faiss.index_factory(d, f"IVF{nlist},PQ{_subquantizers(d)}x4fs", faiss.METRIC_INNER_PRODUCT)
-            ivf = faiss.extract_index_ivf(trained)
-            ivf.cp.niter = TRAIN_ITERATIONS
-            ivf.cp.spherical = True  # cells by direction: the score is a cosine
-            ivf.cp.seed = self.seed
-            ivf.cp.max_points_per_centroid = TRAIN_POINTS_PER_CELL
-            ivf.cp.min_points_per_centroid = 1
-            trained.train(np.ascontiguousarray(sample))
-        index = faiss.clone_index(trained)
-        index.add(np.ascontiguousarray(vectors))
-        faiss.extract_index_ivf(index).nprobe = min(nlist, max(MIN_NPROBE, nlist // 8))
-        return _Ivf(index=index, trained=trained, nlist=nlist)
 
     def _template(self, vec: np.ndarray) -> np.ndarray:
         return self._templates([np.asarray(vec).reshape(-1)])[0]
@@ -453,17 +417,3 @@ def _top(scores: np.ndarray, k: int) -> np.ndarray:
     if len(scores) <= k:
         return np.arange(len(scores))
     return np.argpartition(scores, -k)[-k:]
-
-
-def _cells_for(n: int) -> int:
-    """About 4 * sqrt(n) inverted lists, as a power of two (4096 at a million palms)."""
-    cells = 2 ** round(math.log2(max(4.0 * math.sqrt(n), 16.0)))
-    return int(min(cells, 2 ** max(0, int(math.log2(max(n // 8, 1))))))  # k-means needs points
-
-
-def _subquantizers(d: int) -> int:
-    """Four dimensions per 4-bit sub-quantizer where the dimension allows it."""
-    for per in (4, 2, 1):
-        if d % per == 0:
-            return d // per
-    return d
